@@ -1,0 +1,127 @@
+/* session.c - execution contexts (see nn.h).
+ *
+ * DESIGN: a session copies the graph's tensor records and points every
+ * activation into its own arena; constants keep pointing at the model or
+ * graph buffers.  invoke walks the nodes and calls eval; nothing allocates.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "nn.h"
+#include "threadpool.h"
+
+struct nn_session {
+	const nn_graph *g;
+	nn_tensor *tensors;
+	uint8_t *arena;
+	uint8_t *scratch;
+	nn_exec ex;
+	uint64_t *profile;
+};
+
+nn_status nn_session_create(const nn_graph *g, int n_threads, nn_session **out, nn_err *err)
+{
+	nn_session *s;
+	size_t stride;
+
+	*out = NULL;
+	if (n_threads < 1 || n_threads > NN_MAX_THREADS)
+		return nn_err_set(err, NN_ERR_INVALID_ARG, "threads must be 1..%d, not %d", NN_MAX_THREADS, n_threads);
+	s = nn_calloc(1, sizeof(*s));
+	if (!s)
+		return nn_err_set(err, NN_ERR_NO_MEMORY, "out of memory");
+	s->g = g;
+	s->tensors = nn_calloc((size_t)g->n_tensors, sizeof(nn_tensor));
+	s->arena = nn_aligned_alloc(NN_ARENA_ALIGN, g->arena_bytes);
+	stride = (g->scratch_bytes + NN_ARENA_ALIGN - 1) / NN_ARENA_ALIGN * NN_ARENA_ALIGN;
+	s->scratch = nn_aligned_alloc(NN_ARENA_ALIGN, stride * (size_t)n_threads);
+	if (!s->tensors || !s->arena || !s->scratch)
+		goto oom;
+	/* touch the arena now so first-inference page faults are not timed */
+	memset(s->arena, 0, g->arena_bytes);
+	memcpy(s->tensors, g->tensors, sizeof(nn_tensor) * (size_t)g->n_tensors);
+	for (int i = 0; i < g->n_tensors; i++)
+		if (s->tensors[i].kind == NN_TENSOR_ARENA)
+			s->tensors[i].data = s->arena + s->tensors[i].offset;
+	for (int i = 0; i < g->n_tensors; i++) {
+		int32_t r = i;
+		int guard = 0;
+		if (s->tensors[i].kind != NN_TENSOR_ALIAS)
+			continue;
+		while (s->tensors[r].kind == NN_TENSOR_ALIAS && guard++ < g->n_tensors)
+			r = s->tensors[r].alias;
+		s->tensors[i].data = s->tensors[r].data;
+	}
+	s->ex.tensors = s->tensors;
+	s->ex.scratch = s->scratch;
+	s->ex.scratch_stride = stride;
+	s->ex.n_threads = n_threads;
+	if (n_threads > 1) {
+		s->ex.pool = nn_pool_create(n_threads);
+		if (!s->ex.pool)
+			goto oom;
+	}
+	*out = s;
+	return NN_OK;
+oom:
+	nn_session_free(s);
+	return nn_err_set(err, NN_ERR_NO_MEMORY, "out of memory for a session (arena %zu bytes)", g->arena_bytes);
+}
+
+void nn_session_free(nn_session *s)
+{
+	if (!s)
+		return;
+	nn_pool_free(s->ex.pool);
+	nn_free(s->scratch);
+	nn_free(s->arena);
+	nn_free(s->tensors);
+	nn_free(s);
+}
+
+nn_tensor *nn_session_input(nn_session *s, int i)
+{
+	return &s->tensors[s->g->model->inputs[i]];
+}
+
+const nn_tensor *nn_session_output(nn_session *s, int i)
+{
+	return &s->tensors[s->g->model->outputs[i]];
+}
+
+void nn_session_set_profile(nn_session *s, uint64_t *ns_per_node)
+{
+	s->profile = ns_per_node;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+nn_status nn_session_invoke(nn_session *s, nn_err *err)
+{
+	const nn_graph *g = s->g;
+
+	s->ex.err = err;
+	for (int i = 0; i < g->n_nodes; i++) {
+		const nn_node *n = &g->nodes[i];
+		uint64_t t0 = s->profile ? now_ns() : 0;
+		nn_status st = n->kernel->eval(n, &s->ex);
+		if (st != NN_OK) {
+			char nb[32];
+			return nn_err_prefix(err, "operator %d (%s)", i, tfl_op_name(n->op, nb, sizeof(nb)));
+		}
+		if (s->profile)
+			s->profile[i] += now_ns() - t0;
+	}
+	return NN_OK;
+}
+
+void nn_parallel_for(nn_exec *ex, int n_tasks, nn_task_fn fn, void *ctx)
+{
+	nn_pool_run(ex->pool, n_tasks, fn, ctx);
+}
