@@ -87,7 +87,8 @@ nn_status nn_set_output(nn_graph *g, const nn_node *n, int i, nn_dtype type, int
 	}
 	t->type = type;
 	t->rank = rank;
-	memcpy(t->dims, dims, sizeof(int32_t) * (size_t)rank);
+	if (rank > 0)
+		memcpy(t->dims, dims, sizeof(int32_t) * (size_t)rank);
 	t->bytes = (size_t)count * es;
 	t->shape_known = true;
 	return NN_OK;

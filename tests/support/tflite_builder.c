@@ -41,7 +41,8 @@ static void grow(fbb *b, size_t need)
 	while (ncap - b->len < need)
 		ncap *= 2;
 	nb = xcalloc(ncap, 1);
-	memcpy(nb + ncap - b->len, b->buf + b->cap - b->len, b->len);
+	if (b->len)
+		memcpy(nb + ncap - b->len, b->buf + b->cap - b->len, b->len);
 	free(b->buf);
 	b->buf = nb;
 	b->cap = ncap;
@@ -234,7 +235,8 @@ void tb_opt_vec(tb_opts *o, int field, int n, const int32_t *v)
 	o->f[o->n].field = field;
 	o->f[o->n].kind = 'v';
 	o->f[o->n].vec_len = n;
-	memcpy(o->f[o->n].vec, v, sizeof(int32_t) * (size_t)n);
+	if (n)
+		memcpy(o->f[o->n].vec, v, sizeof(int32_t) * (size_t)n);
 	o->n++;
 }
 
@@ -283,7 +285,8 @@ int tb_tensor(tb_model *b, const char *name, nn_dtype type, int rank, const int3
 	t->name = strdup(name ? name : "");
 	t->type = type;
 	t->rank = rank;
-	memcpy(t->dims, dims, sizeof(int32_t) * (size_t)rank);
+	if (rank)
+		memcpy(t->dims, dims, sizeof(int32_t) * (size_t)rank);
 	if (data) {
 		t->data = xcalloc(nbytes, 1);
 		memcpy(t->data, data, nbytes);
@@ -334,8 +337,10 @@ int tb_op(tb_model *b, int builtin, const char *custom_name, int version, const 
 	op->n_out = n_outputs;
 	op->in = xcalloc((size_t)n_inputs, sizeof(int));
 	op->out = xcalloc((size_t)n_outputs, sizeof(int));
-	memcpy(op->in, inputs, sizeof(int) * (size_t)n_inputs);
-	memcpy(op->out, outputs, sizeof(int) * (size_t)n_outputs);
+	if (n_inputs)
+		memcpy(op->in, inputs, sizeof(int) * (size_t)n_inputs);
+	if (n_outputs)
+		memcpy(op->out, outputs, sizeof(int) * (size_t)n_outputs);
 	op->options_type = options_type;
 	if (opts) {
 		op->opts = *opts;
@@ -360,8 +365,10 @@ void tb_io(tb_model *b, int n_inputs, const int *inputs, int n_outputs, const in
 	free(b->outputs);
 	b->inputs = xcalloc((size_t)n_inputs, sizeof(int));
 	b->outputs = xcalloc((size_t)n_outputs, sizeof(int));
-	memcpy(b->inputs, inputs, sizeof(int) * (size_t)n_inputs);
-	memcpy(b->outputs, outputs, sizeof(int) * (size_t)n_outputs);
+	if (n_inputs)
+		memcpy(b->inputs, inputs, sizeof(int) * (size_t)n_inputs);
+	if (n_outputs)
+		memcpy(b->outputs, outputs, sizeof(int) * (size_t)n_outputs);
 	b->n_inputs = n_inputs;
 	b->n_outputs = n_outputs;
 }
