@@ -80,14 +80,17 @@ nn_pool *nn_pool_create(int n_threads)
 	}
 	for (int i = 1; i < n_threads; i++) {
 		struct worker_arg *wa = malloc(sizeof(*wa));
+		if (wa) {
+			/* filled before the thread starts: the worker owns and frees it */
+			wa->p = p;
+			wa->id = i;
+		}
 		if (!wa || pthread_create(&p->workers[i], NULL, worker_main, wa) != 0) {
 			free(wa);
 			p->n_threads = i; /* only these were started */
 			nn_pool_free(p);
 			return NULL;
 		}
-		wa->p = p;
-		wa->id = i;
 	}
 	return p;
 }

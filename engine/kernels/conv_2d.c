@@ -1,0 +1,365 @@
+/* conv_2d.c - CONV_2D: 2-D convolution over NHWC tensors (float32).
+ *
+ * DESIGN: input [n, ih, iw, ic], filter [oc, kh, kw, ic], optional bias
+ * [oc], output [n, oh, ow, oc]; geometry (output size, leading pads) as in
+ * conv_common.h.  A filter row [kh, kw, ic] is laid out exactly like one
+ * im2col patch, so every variant reads the filter where it lies and no
+ * weights are packed at prepare (a filter produced by another op - e.g. a
+ * DEQUANTIZE of float16 weights - works the same way).  Variants:
+ *   "ref"         direct loops, one task per output row: the oracle.
+ *   "blas-1x1"    1x1 filter, stride 1: the NHWC input already is the GEMM
+ *                 operand A [n*ih*iw, ic], so output = A * filter^T.
+ *   "blas+im2col" every other shape: per task, a tile of output pixels is
+ *                 unfolded into per-thread scratch [tile, kh*kw*ic], then
+ *                 one GEMM writes the tile's output rows in place.
+ * Bias and the fused activation are applied to each output block right
+ * after its GEMM, while it is still in cache.  Tasks are cut by shape only
+ * (conv_split_make), never by thread count, so the result does not depend
+ * on the number of threads.  Grouped convolution (input channels a
+ * multiple of the filter's) is refused as unsupported.
+ *
+ * Integer variants will dispatch on the input type in conv_prepare and
+ * keep their own eval; conv_data already records the type.
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "blas.h"
+#include "conv_common.h"
+#include "kernel.h"
+
+enum { CONV2D_OPTIONS = 1 }; /* BuiltinOptions union index of Conv2DOptions */
+
+/* Conv2DOptions field ids (tflite_schema.fbs). */
+enum {
+	OPT_PADDING = 0,
+	OPT_STRIDE_W = 1,
+	OPT_STRIDE_H = 2,
+	OPT_ACTIVATION = 3,
+	OPT_DILATION_W = 4,
+	OPT_DILATION_H = 5,
+};
+
+typedef enum conv_variant {
+	CONV_REF,
+	CONV_BLAS_1X1,
+	CONV_BLAS_IM2COL,
+} conv_variant;
+
+/* Im2col scratch target per thread: a tile of patches this size stays in L2
+ * while the GEMM streams the filter past it. */
+#define CONV_IM2COL_BYTES (1u << 20)
+#define CONV_TILE_MAX 256 /* pixels per task: larger tiles gain nothing in the GEMM */
+#define CONV_TILE_MIN 8	  /* fewer rows make the GEMM a string of dot products */
+
+typedef struct conv_data {
+	nn_dtype type; /* input type (only NN_F32 so far) */
+	conv_variant variant;
+	int n, ih, iw, ic; /* input shape */
+	int oh, ow, oc;	   /* output shape (batch n) */
+	int kh, kw;	   /* filter window */
+	int sh, sw;	   /* strides */
+	int dh, dw;	   /* dilations */
+	int pad_h, pad_w;  /* leading pads (the odd pixel of SAME goes after) */
+	int depth;	   /* kh * kw * ic: GEMM inner dimension */
+	conv_split split;  /* BLAS variants: pixel tiles x output-channel chunks */
+	bool clamp;	   /* a fused activation is present */
+	float lo, hi;	   /* its clamp range */
+} conv_data;
+
+/* Everything one eval hands its tasks. */
+typedef struct conv_run {
+	const conv_data *d;
+	const float *in, *filter, *bias; /* bias may be NULL */
+	float *out;
+	nn_exec *ex;
+} conv_run;
+
+/* --- reference ------------------------------------------------------- */
+
+/* One output row (batch b, row oy) by direct summation; TFLite's order:
+ * taps by ky, kx, ic, then the bias, then the clamp. */
+static void conv_ref_row(void *ctx, int task, int thread)
+{
+	const conv_run *r = ctx;
+	const conv_data *d = r->d;
+	int b = task / d->oh, oy = task % d->oh;
+	int y0 = oy * d->sh - d->pad_h, ky_lo, ky_hi;
+	float *out = r->out + ((size_t)b * d->oh + oy) * d->ow * d->oc;
+
+	(void)thread;
+	conv_tap_range(y0, d->kh, d->dh, d->ih, &ky_lo, &ky_hi);
+	for (int ox = 0; ox < d->ow; ox++) {
+		int x0 = ox * d->sw - d->pad_w, kx_lo, kx_hi;
+
+		conv_tap_range(x0, d->kw, d->dw, d->iw, &kx_lo, &kx_hi);
+		for (int o = 0; o < d->oc; o++) {
+			float acc = 0.0f;
+			for (int ky = ky_lo; ky < ky_hi; ky++) {
+				int iy = y0 + ky * d->dh;
+				for (int kx = kx_lo; kx < kx_hi; kx++) {
+					int ix = x0 + kx * d->dw;
+					const float *ip =
+					    r->in + (((size_t)b * d->ih + iy) * d->iw + ix) * d->ic;
+					const float *fp =
+					    r->filter + (((size_t)o * d->kh + ky) * d->kw + kx) * d->ic;
+					for (int c = 0; c < d->ic; c++)
+						acc += ip[c] * fp[c];
+				}
+			}
+			if (r->bias)
+				acc += r->bias[o];
+			out[(size_t)ox * d->oc + o] = d->clamp ? nn_clampf(acc, d->lo, d->hi) : acc;
+		}
+	}
+}
+
+/* --- im2col + GEMM --------------------------------------------------- */
+
+/* Unfolds the window of output pixel (b, oy, ox) into row[kh][kw][ic];
+ * taps outside the input are zeros. */
+static void conv_im2col_pixel(const conv_data *d, const float *in, int b, int oy, int ox, float *row)
+{
+	int y0 = oy * d->sh - d->pad_h, x0 = ox * d->sw - d->pad_w;
+	size_t cb = (size_t)d->ic * sizeof(float), kwc = (size_t)d->kw * d->ic;
+
+	for (int ky = 0; ky < d->kh; ky++) {
+		int iy = y0 + ky * d->dh;
+		float *dst = row + (size_t)ky * kwc;
+		const float *src;
+
+		if (iy < 0 || iy >= d->ih) {
+			memset(dst, 0, kwc * sizeof(float));
+			continue;
+		}
+		src = in + ((size_t)b * d->ih + iy) * d->iw * d->ic;
+		if (d->dw == 1 && x0 >= 0 && x0 + d->kw <= d->iw) { /* the whole window row is one run */
+			memcpy(dst, src + (size_t)x0 * d->ic, kwc * sizeof(float));
+			continue;
+		}
+		for (int kx = 0; kx < d->kw; kx++) {
+			int ix = x0 + kx * d->dw;
+			if (ix < 0 || ix >= d->iw)
+				memset(dst + (size_t)kx * d->ic, 0, cb);
+			else
+				memcpy(dst + (size_t)kx * d->ic, src + (size_t)ix * d->ic, cb);
+		}
+	}
+}
+
+/* One task: pixel tile (task / n_chunks) x output-channel chunk. */
+static void conv_blas_task(void *ctx, int task, int thread)
+{
+	const conv_run *r = ctx;
+	const conv_data *d = r->d;
+	const conv_split *s = &d->split;
+	int pixels = d->n * d->oh * d->ow;
+	int p0 = (task / s->n_chunks) * s->tile, c0 = (task % s->n_chunks) * s->chunk;
+	int np = pixels - p0 < s->tile ? pixels - p0 : s->tile;
+	int nc = d->oc - c0 < s->chunk ? d->oc - c0 : s->chunk;
+	float *out = r->out + (size_t)p0 * d->oc + c0;
+	const float *a;
+	int lda;
+
+	if (d->variant == CONV_BLAS_1X1) {
+		a = r->in + (size_t)p0 * d->ic;
+		lda = d->ic;
+	} else {
+		float *buf = nn_ex_scratch(r->ex, thread);
+		int per_img = d->oh * d->ow;
+
+		for (int i = 0; i < np; i++) {
+			int p = p0 + i, b = p / per_img, rem = p % per_img;
+			conv_im2col_pixel(d, r->in, b, rem / d->ow, rem % d->ow, buf + (size_t)i * d->depth);
+		}
+		a = buf;
+		lda = d->depth;
+	}
+	nn_sgemm_nt(np, nc, d->depth, a, lda, r->filter + (size_t)c0 * d->depth, d->depth, out, d->oc);
+	conv_bias_act(out, d->oc, np, nc, r->bias ? r->bias + c0 : NULL, d->lo, d->hi, d->clamp);
+}
+
+/* --- prepare / eval -------------------------------------------------- */
+
+static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
+{
+	const nn_tensor *in = nn_in(g, node, 0), *f = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
+	int padding, act;
+	int32_t sw, sh, dw, dh, oh, ow, pad_h, pad_w, dims[4];
+	float lo, hi;
+	conv_data *d;
+	nn_status st;
+
+	if (f->type != NN_F32)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "filter type %s with float32 input is not supported yet",
+				   nn_dtype_name(f->type));
+	if (f->rank != 4)
+		return nn_node_err(
+		    node, err, NN_ERR_BAD_MODEL,
+		    "filter must have rank 4 [out_channels, height, width, in_channels], not rank %d",
+		    f->rank);
+	for (int i = 0; i < 4; i++)
+		if (in->dims[i] <= 0 || f->dims[i] <= 0)
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "empty shape: input [%d,%d,%d,%d], filter [%d,%d,%d,%d]",
+					   in->dims[0], in->dims[1], in->dims[2], in->dims[3], f->dims[0],
+					   f->dims[1], f->dims[2], f->dims[3]);
+	if (in->dims[3] != f->dims[3]) {
+		if (in->dims[3] % f->dims[3] == 0)
+			return nn_node_err(
+			    node, err, NN_ERR_UNSUPPORTED,
+			    "grouped convolution (%d input channels, filter of %d) is not supported",
+			    in->dims[3], f->dims[3]);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "input has %d channels but the filter expects %d", in->dims[3],
+				   f->dims[3]);
+	}
+	if (bias) {
+		if (bias->type != NN_F32)
+			return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+					   "bias type %s with float32 input is not supported yet",
+					   nn_dtype_name(bias->type));
+		if (bias->rank != 1 || bias->dims[0] != f->dims[0])
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "bias must have shape [%d] (rank %d, %lld elements)", f->dims[0],
+					   bias->rank, (long long)nn_tensor_count(bias));
+	}
+
+	if (node->op->has_options && node->op->options_type != CONV2D_OPTIONS)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "options are of type %d, not Conv2DOptions",
+				   node->op->options_type);
+	padding = nn_opt_i8(node, OPT_PADDING, CONV_PADDING_SAME);
+	sw = nn_opt_i32(node, OPT_STRIDE_W, 0);
+	sh = nn_opt_i32(node, OPT_STRIDE_H, 0);
+	dw = nn_opt_i32(node, OPT_DILATION_W, 1);
+	dh = nn_opt_i32(node, OPT_DILATION_H, 1);
+	act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
+	if (padding != CONV_PADDING_SAME && padding != CONV_PADDING_VALID)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "padding %d is neither SAME (0) nor VALID (1)", padding);
+	if (sh <= 0 || sw <= 0)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "stride %dx%d (h x w) must be positive", sh,
+				   sw);
+	if (dh <= 0 || dw <= 0)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dilation %dx%d (h x w) must be positive", dh,
+				   dw);
+	if ((st = nn_activation_range_f32(node, act, &lo, &hi, err)) != NN_OK)
+		return st;
+
+	oh = conv_out_size(padding, in->dims[1], f->dims[1], sh, dh, &pad_h);
+	ow = conv_out_size(padding, in->dims[2], f->dims[2], sw, dw, &pad_w);
+	if (oh == 0 || ow == 0)
+		return nn_node_err(
+		    node, err, NN_ERR_BAD_MODEL,
+		    "input %dx%d, filter %dx%d, stride %dx%d, dilation %dx%d and %s padding give no "
+		    "valid output",
+		    in->dims[1], in->dims[2], f->dims[1], f->dims[2], sh, sw, dh, dw,
+		    conv_padding_name(padding));
+	dims[0] = in->dims[0];
+	dims[1] = oh;
+	dims[2] = ow;
+	dims[3] = f->dims[0];
+	if ((st = nn_set_output(g, node, 0, NN_F32, 4, dims, err)) != NN_OK)
+		return st;
+
+	d = nn_calloc(1, sizeof(*d));
+	if (!d)
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
+	d->type = NN_F32;
+	d->n = in->dims[0];
+	d->ih = in->dims[1];
+	d->iw = in->dims[2];
+	d->ic = in->dims[3];
+	d->oh = oh;
+	d->ow = ow;
+	d->oc = f->dims[0];
+	d->kh = f->dims[1];
+	d->kw = f->dims[2];
+	d->sh = sh;
+	d->sw = sw;
+	d->dh = dh;
+	d->dw = dw;
+	d->pad_h = pad_h;
+	d->pad_w = pad_w;
+	d->depth = d->kh * d->kw * d->ic; /* < filter elements, which nn_tensor bytes bound */
+	d->clamp = act != NN_ACT_NONE;
+	d->lo = lo;
+	d->hi = hi;
+	node->data = d;
+
+	if (nn_force_reference()) {
+		d->variant = CONV_REF;
+		node->impl = "ref";
+	} else if (d->kh == 1 && d->kw == 1 && sh == 1 && sw == 1) {
+		/* 1x1, stride 1: output size equals input size and no pad exists */
+		d->variant = CONV_BLAS_1X1;
+		d->split = conv_split_make(d->n * oh * ow, d->oc, CONV_TILE_MAX);
+		node->impl = "blas-1x1";
+	} else {
+		size_t row = (size_t)d->depth * sizeof(float);
+		size_t tile = CONV_IM2COL_BYTES / row;
+
+		if (tile > CONV_TILE_MAX)
+			tile = CONV_TILE_MAX;
+		if (tile < CONV_TILE_MIN)
+			tile = row * CONV_TILE_MIN <= 16 * CONV_IM2COL_BYTES ? CONV_TILE_MIN : 1;
+		d->variant = CONV_BLAS_IM2COL;
+		d->split = conv_split_make(d->n * oh * ow, d->oc, (int)tile);
+		node->scratch_bytes = (size_t)d->split.tile * row;
+		node->impl = "blas+im2col";
+	}
+	return NN_OK;
+}
+
+static nn_status conv_prepare(nn_graph *g, nn_node *node, nn_err *err)
+{
+	const nn_tensor *in;
+	nn_status st;
+
+	if ((st = nn_check_arity(node, 2, 3, 1, err)) != NN_OK)
+		return st;
+	in = nn_in(g, node, 0);
+	if (in->rank != 4)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input must have rank 4 (NHWC), not rank %d",
+				   in->rank);
+	switch (in->type) {
+	case NN_F32:
+		return conv_prepare_f32(g, node, err);
+	default:
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
+				   nn_dtype_name(in->type));
+	}
+}
+
+static nn_status conv_eval(const nn_node *node, nn_exec *ex)
+{
+	const conv_data *d = node->data;
+	const nn_tensor *bias = nn_ex_in(ex, node, 2);
+	conv_run r = {
+	    .d = d,
+	    .in = nn_ex_in(ex, node, 0)->data,
+	    .filter = nn_ex_in(ex, node, 1)->data,
+	    .bias = bias ? bias->data : NULL,
+	    .out = nn_ex_out(ex, node, 0)->data,
+	    .ex = ex,
+	};
+
+	if (d->variant == CONV_REF)
+		nn_parallel_for(ex, d->n * d->oh, conv_ref_row, &r);
+	else
+		nn_parallel_for(ex, d->split.n_tiles * d->split.n_chunks, conv_blas_task, &r);
+	return NN_OK;
+}
+
+static void conv_free(void *data)
+{
+	nn_free(data);
+}
+
+const nn_kernel nn_k_conv_2d = {
+    .name = "CONV_2D",
+    .prepare = conv_prepare,
+    .eval = conv_eval,
+    .free = conv_free,
+};
