@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "nn_limits.h"
 #include "nn.h"
 
 nn_status nn_node_err(const nn_node *n, nn_err *err, nn_status code, const char *fmt, ...)

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "nn_limits.h"
 
 typedef enum nn_dtype {
 	NN_F32 = 0,

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "nn_limits.h"
 
 /* Model */
 enum { F_MODEL_VERSION = 0, F_MODEL_OPCODES = 1, F_MODEL_SUBGRAPHS = 2, F_MODEL_DESCRIPTION = 3,

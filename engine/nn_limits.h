@@ -1,4 +1,4 @@
-/* limits.h - every hard limit of the engine in one place.
+/* nn_limits.h - every hard limit of the engine in one place.
  *
  * DESIGN: numbers read from a model file are attacker-controlled.  Before
  * anything is allocated or looped over, counts are compared with these bounds;
@@ -6,8 +6,8 @@
  * ~400 operators) and small enough that a hostile file cannot make us allocate
  * gigabytes.
  */
-#ifndef LITESERVE_ENGINE_LIMITS_H
-#define LITESERVE_ENGINE_LIMITS_H
+#ifndef LITESERVE_ENGINE_NN_LIMITS_H
+#define LITESERVE_ENGINE_NN_LIMITS_H
 
 #define NN_MAX_RANK 6                        /* dims per tensor */
 #define NN_MAX_TENSORS 65536                 /* tensors per subgraph */

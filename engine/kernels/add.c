@@ -1,0 +1,78 @@
+/* add.c - ADD: a + b with NumPy-style broadcasting and a fused activation.
+ *
+ * DESIGN: the shared broadcasting machinery (broadcast.h) reduces the two
+ * shapes to a plan and walks it; this file only says what one element is.
+ * float32: out = clamp(a + b, lo, hi), as TFLite's float reference (one
+ * rounding for the sum, then the clamp of AddOptions.fused_activation_function,
+ * field 0).  int32 (MoveNet's index arithmetic): the same with an integer
+ * clamp; NONE is the full int32 range.  The sum wraps like the hardware's
+ * two's complement instead of being undefined behaviour in C: the values
+ * come from the model and a hostile file must not be able to trigger UB.
+ * Integer quantized (uint8/int8) variants will be added here as further
+ * loops chosen in prepare by dtype.
+ */
+#include <stdint.h>
+
+#include "alloc.h"
+#include "broadcast.h"
+
+enum {
+	ADD_OPTIONS = 11,     /* BuiltinOptions union index of AddOptions */
+	ADD_OPT_ACTIVATION = 0, /* AddOptions.fused_activation_function */
+};
+
+typedef struct add_data {
+	bc_binary bc; /* first: bc_binary_eval reads node->data as a bc_binary */
+	bc_act act;   /* the clamp, read by the loops through bc.params */
+} add_data;
+
+#define ADD_F32(x, y, p) nn_clampf((x) + (y), (p).lo, (p).hi)
+BC_DEFINE_BINARY(add_f32, float, bc_act, ADD_F32)
+/* int32: computed in uint32 so it wraps (see DESIGN); converting back is
+ * modular in GCC and Clang. */
+#define ADD_I32(x, y, p) bc_clampi((int32_t)((uint32_t)(x) + (uint32_t)(y)), (p).ilo, (p).ihi)
+BC_DEFINE_BINARY(add_i32, int32_t, bc_act, ADD_I32)
+
+static void add_free(void *p)
+{
+	nn_free(p);
+}
+
+static nn_status add_prepare(nn_graph *g, nn_node *node, nn_err *err)
+{
+	add_data *d = nn_calloc(1, sizeof(*d));
+	int act;
+	nn_status st;
+
+	if (!d)
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
+	node->data = d; /* released by add_free, also when prepare fails */
+	d->bc.params = &d->act;
+	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), ADD_OPTIONS, &d->bc, err)) != NN_OK)
+		return st;
+	act = nn_opt_i8(node, ADD_OPT_ACTIVATION, NN_ACT_NONE);
+	switch (nn_out(g, node, 0)->type) {
+	case NN_F32:
+		if ((st = nn_activation_range_f32(node, act, &d->act.lo, &d->act.hi, err)) != NN_OK)
+			return st;
+		bc_binary_choose(&d->bc, &add_f32_loops);
+		break;
+	case NN_I32:
+		if ((st = bc_act_range_i32(node, act, &d->act.ilo, &d->act.ihi, err)) != NN_OK)
+			return st;
+		bc_binary_choose(&d->bc, &add_i32_loops);
+		break;
+	default: /* bc_binary_prepare accepted only the types above */
+		return nn_node_err(node, err, NN_ERR_INTERNAL, "no loop for type %s",
+				   nn_dtype_name(nn_out(g, node, 0)->type));
+	}
+	node->impl = "ref";
+	return NN_OK;
+}
+
+const nn_kernel nn_k_add = {
+	.name = "ADD",
+	.prepare = add_prepare,
+	.eval = bc_binary_eval,
+	.free = add_free,
+};

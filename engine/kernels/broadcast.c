@@ -1,0 +1,252 @@
+/* broadcast.c - shared prepare and eval of the elementwise ops (broadcast.h).
+ *
+ * DESIGN: prepare turns two shapes into a bc_plan (merged dimensions,
+ * per-input strides, kind of innermost run); eval walks a flat range of the
+ * output with an odometer over the outer merged dimensions and calls the
+ * op's inner loop once per stretch of the innermost dimension.  A range may
+ * start and end inside a stretch, which is how large single-run outputs
+ * (equal shapes, a scalar) are still split over threads.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "broadcast.h"
+
+bool bc_shape(int ra, const int32_t *da, int rb, const int32_t *db, int *out_rank, int32_t *out_dims)
+{
+	int ro = ra > rb ? ra : rb;
+
+	for (int i = 0; i < ro; i++) {
+		/* i counts from the last dimension; missing leading dims are 1 */
+		int32_t x = i < ra ? da[ra - 1 - i] : 1;
+		int32_t y = i < rb ? db[rb - 1 - i] : 1;
+		if (x != y && x != 1 && y != 1)
+			return false;
+		out_dims[ro - 1 - i] = (x == 0 || y == 0) ? 0 : (x > y ? x : y);
+	}
+	*out_rank = ro;
+	return true;
+}
+
+void bc_plan_init(bc_plan *p, int ra, const int32_t *da, int rb, const int32_t *db, int ro, const int32_t *dout)
+{
+	int64_t dims[NN_MAX_RANK];
+	bool ba[NN_MAX_RANK], bb[NN_MAX_RANK]; /* input is broadcast along the merged dim */
+	int r = 0;
+	int64_t run_a = 1, run_b = 1;
+
+	p->count = 1;
+	for (int i = 0; i < ro; i++)
+		p->count *= dout[i];
+	p->rank = 1;
+	p->dims[0] = p->count;
+	p->sa[0] = p->sb[0] = 1;
+	p->kind = BC_VV;
+	if (p->count == 0)
+		return;
+	for (int i = 0; i < ro; i++) {
+		int32_t x = i - (ro - ra) >= 0 ? da[i - (ro - ra)] : 1;
+		int32_t y = i - (ro - rb) >= 0 ? db[i - (ro - rb)] : 1;
+		bool xa = x == 1 && dout[i] != 1, xb = y == 1 && dout[i] != 1;
+
+		if (dout[i] == 1)
+			continue; /* a size-1 output dim moves neither input */
+		if (r > 0 && ba[r - 1] == xa && bb[r - 1] == xb) {
+			dims[r - 1] *= dout[i];
+			continue;
+		}
+		dims[r] = dout[i];
+		ba[r] = xa;
+		bb[r] = xb;
+		r++;
+	}
+	if (r == 0) { /* every dim is 1: one element */
+		dims[0] = 1;
+		ba[0] = bb[0] = false;
+		r = 1;
+	}
+	p->rank = r;
+	for (int i = r - 1; i >= 0; i--) {
+		p->dims[i] = dims[i];
+		p->sa[i] = ba[i] ? 0 : run_a;
+		p->sb[i] = bb[i] ? 0 : run_b;
+		if (!ba[i])
+			run_a *= dims[i];
+		if (!bb[i])
+			run_b *= dims[i];
+	}
+	p->kind = ba[r - 1] ? BC_SV : bb[r - 1] ? BC_VS : BC_VV;
+}
+
+nn_status bc_act_range_i32(const nn_node *node, int act, int32_t *lo, int32_t *hi, nn_err *err)
+{
+	switch (act) {
+	case NN_ACT_NONE: *lo = INT32_MIN; *hi = INT32_MAX; return NN_OK;
+	case NN_ACT_RELU: *lo = 0; *hi = INT32_MAX; return NN_OK;
+	case NN_ACT_RELU_N1_TO_1: *lo = -1; *hi = 1; return NN_OK;
+	case NN_ACT_RELU6: *lo = 0; *hi = 6; return NN_OK;
+	default:
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "fused activation %d is not supported", act);
+	}
+}
+
+static void shape_str(char *buf, size_t len, const nn_tensor *t)
+{
+	size_t k = 0;
+
+	k += (size_t)snprintf(buf, len, "[");
+	for (int i = 0; i < t->rank && k < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s%d", i ? "," : "", t->dims[i]);
+	if (k < len)
+		snprintf(buf + k, len - k, "]");
+}
+
+nn_status bc_binary_prepare(nn_graph *g, nn_node *node, unsigned types, int options_type, bc_binary *d,
+			    nn_err *err)
+{
+	const nn_tensor *a, *b;
+	int32_t dout[NN_MAX_RANK];
+	int ro;
+	nn_status st;
+
+	if ((st = nn_check_arity(node, 2, 2, 1, err)) != NN_OK)
+		return st;
+	a = nn_in(g, node, 0);
+	b = nn_in(g, node, 1);
+	if (a->type != b->type)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "inputs have different types (%s and %s)",
+				   nn_dtype_name(a->type), nn_dtype_name(b->type));
+	if ((unsigned)a->type >= 32 || !(types & BC_TYPE(a->type)))
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
+				   nn_dtype_name(a->type));
+	if (options_type && node->op->has_options && node->op->options_type != options_type)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "options are of type %d, expected %d",
+				   node->op->options_type, options_type);
+	if (!bc_shape(a->rank, a->dims, b->rank, b->dims, &ro, dout)) {
+		char sa[96], sb[96];
+		shape_str(sa, sizeof(sa), a);
+		shape_str(sb, sizeof(sb), b);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input shapes %s and %s are not broadcastable", sa, sb);
+	}
+	if ((st = nn_set_output(g, node, 0, a->type, ro, dout, err)) != NN_OK)
+		return st;
+	bc_plan_init(&d->plan, a->rank, a->dims, b->rank, b->dims, ro, dout);
+	d->plan.esize_a = d->plan.esize_b = d->plan.esize_out = nn_dtype_size(a->type);
+	return NN_OK;
+}
+
+/* Output elements [s, e) of a binary op. */
+static void bc_binary_range(const bc_binary *d, const char *a, const char *b, char *out, int64_t s, int64_t e)
+{
+	const bc_plan *p = &d->plan;
+	const int r = p->rank;
+	const int64_t inner = p->dims[r - 1], ia = p->sa[r - 1], ib = p->sb[r - 1];
+	int64_t idx[NN_MAX_RANK], oa = 0, ob = 0, row = s / inner, col = s % inner;
+
+	for (int i = r - 2; i >= 0; i--) {
+		idx[i] = row % p->dims[i];
+		row /= p->dims[i];
+		oa += idx[i] * p->sa[i];
+		ob += idx[i] * p->sb[i];
+	}
+	while (s < e) {
+		int64_t n = inner - col < e - s ? inner - col : e - s;
+
+		d->run(a + (size_t)(oa + col * ia) * p->esize_a, b + (size_t)(ob + col * ib) * p->esize_b,
+		       out + (size_t)s * p->esize_out, (size_t)n, d->params);
+		s += n;
+		col = 0;
+		for (int i = r - 2; i >= 0; i--) { /* next row: odometer over the outer dims */
+			oa += p->sa[i];
+			ob += p->sb[i];
+			if (++idx[i] < p->dims[i])
+				break;
+			oa -= p->sa[i] * p->dims[i];
+			ob -= p->sb[i] * p->dims[i];
+			idx[i] = 0;
+		}
+	}
+}
+
+typedef struct bc_ctx {
+	const nn_node *node;
+	const void *a, *b;   /* a is the only input of a unary op */
+	void *out;
+	int64_t count;
+} bc_ctx;
+
+static void bc_binary_task(void *ctx_, int task, int thread)
+{
+	const bc_ctx *c = ctx_;
+	int64_t s = (int64_t)task * BC_TASK_ELEMS, e = s + BC_TASK_ELEMS;
+
+	(void)thread;
+	bc_binary_range(c->node->data, c->a, c->b, c->out, s, e < c->count ? e : c->count);
+}
+
+static int bc_n_tasks(int64_t count)
+{
+	return count > BC_PARALLEL_MIN ? (int)((count + BC_TASK_ELEMS - 1) / BC_TASK_ELEMS) : 1;
+}
+
+nn_status bc_binary_eval(const nn_node *node, nn_exec *ex)
+{
+	const bc_binary *d = node->data;
+	bc_ctx c = {node, nn_ex_in(ex, node, 0)->data, nn_ex_in(ex, node, 1)->data, nn_ex_out(ex, node, 0)->data,
+		    d->plan.count};
+	int n_tasks = bc_n_tasks(d->plan.count);
+
+	if (d->plan.count == 0)
+		return NN_OK;
+	if (n_tasks == 1)
+		bc_binary_range(d, c.a, c.b, c.out, 0, d->plan.count);
+	else
+		nn_parallel_for(ex, n_tasks, bc_binary_task, &c);
+	return NN_OK;
+}
+
+nn_status bc_unary_prepare(nn_graph *g, nn_node *node, unsigned types, bc_unary *d, nn_err *err)
+{
+	const nn_tensor *in;
+	nn_status st;
+
+	if ((st = nn_check_arity(node, 1, 1, 1, err)) != NN_OK)
+		return st;
+	in = nn_in(g, node, 0);
+	if ((unsigned)in->type >= 32 || !(types & BC_TYPE(in->type)))
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
+				   nn_dtype_name(in->type));
+	if ((st = nn_set_output(g, node, 0, in->type, in->rank, in->dims, err)) != NN_OK)
+		return st;
+	d->count = nn_tensor_count(in);
+	d->esize_in = d->esize_out = nn_dtype_size(in->type);
+	return NN_OK;
+}
+
+static void bc_unary_task(void *ctx_, int task, int thread)
+{
+	const bc_ctx *c = ctx_;
+	const bc_unary *d = c->node->data;
+	int64_t s = (int64_t)task * BC_TASK_ELEMS, e = s + BC_TASK_ELEMS;
+
+	(void)thread;
+	if (e > c->count)
+		e = c->count;
+	d->run((const char *)c->a + (size_t)s * d->esize_in, (char *)c->out + (size_t)s * d->esize_out,
+	       (size_t)(e - s), d->params);
+}
+
+nn_status bc_unary_eval(const nn_node *node, nn_exec *ex)
+{
+	const bc_unary *d = node->data;
+	bc_ctx c = {node, nn_ex_in(ex, node, 0)->data, NULL, nn_ex_out(ex, node, 0)->data, d->count};
+	int n_tasks = bc_n_tasks(d->count);
+
+	if (d->count == 0)
+		return NN_OK;
+	if (n_tasks == 1)
+		d->run(c.a, c.out, (size_t)d->count, d->params);
+	else
+		nn_parallel_for(ex, n_tasks, bc_unary_task, &c);
+	return NN_OK;
+}

@@ -1,0 +1,200 @@
+/* broadcast.h - what the elementwise ops share: NumPy-style broadcasting of
+ * two inputs, the inner loops' shape, and splitting a flat range over threads.
+ *
+ * DESIGN: TFLite's binary ops (ADD, SUB, MUL, DIV, SQUARED_DIFFERENCE) align
+ * the two shapes at their last dimension, pad the shorter one with leading
+ * 1s, and require every pair of dimensions to be equal or one of them to be
+ * 1 (a pair with a 0 gives 0).  At prepare we reduce any such pair of shapes
+ * to a small plan:
+ *   - output dimensions of size 1 are dropped;
+ *   - neighbouring dimensions where each input is broadcast in the same way
+ *     are merged (for a, b in [1,4,4,3] + [3]: [16 rows of a, b fixed] x
+ *     [3 of both]; two equal shapes merge into one run; a scalar into one
+ *     run with that input fixed);
+ *   - each input gets an element stride per merged dimension, 0 where it
+ *     is broadcast.
+ * The innermost merged dimension is then one of three kinds of run: both
+ * inputs advance (VV), a stays on one element (SV), or b does (VS) - an
+ * output dimension larger than 1 cannot be broadcast in both inputs.  So
+ * each op writes three plain loops per dtype (see BC_DEFINE_BINARY), and
+ * the walk over the outer dimensions (an odometer) is shared here.
+ * Inner loops get restrict-qualified parameters and are written in blocks
+ * of BC_BLOCK elements: GCC's -O2 vectorises a loop only when its trip
+ * count is a known multiple of the vector width (the "very cheap" cost
+ * model), and the fixed-size block gives it exactly that.
+ * Work is split into flat ranges of the output of BC_TASK_ELEMS elements
+ * when the output has more than BC_PARALLEL_MIN elements; ranges depend on
+ * the shape only, and every element is computed the same way in any range,
+ * so the thread count never changes a result.
+ * Integer (quantized) variants will plug in by passing their own parameter
+ * struct through the `params` pointer of the inner loops.
+ */
+#ifndef LITESERVE_ENGINE_KERNELS_BROADCAST_H
+#define LITESERVE_ENGINE_KERNELS_BROADCAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel.h"
+
+#define BC_BLOCK 16                 /* elements per fixed-size block of an inner loop */
+#define BC_PARALLEL_MIN (64 * 1024) /* outputs up to this many elements run on one thread */
+#define BC_TASK_ELEMS (32 * 1024)   /* elements per task above it (a multiple of BC_BLOCK) */
+
+/* Kinds of innermost run. */
+enum { BC_VV = 0, BC_SV = 1, BC_VS = 2 };
+
+/* Inner loop of a binary op: out[i] = f(a[i or 0], b[i or 0]) for i < n. */
+typedef void (*bc_binary_fn)(const void *restrict a, const void *restrict b, void *restrict out, size_t n,
+			     const void *restrict params);
+/* Inner loop of a unary op: out[i] = f(in[i]) for i < n. */
+typedef void (*bc_unary_fn)(const void *restrict in, void *restrict out, size_t n, const void *restrict params);
+
+typedef struct bc_loops {
+	bc_binary_fn vv, sv, vs; /* one per kind of innermost run */
+} bc_loops;
+
+typedef struct bc_plan {
+	int rank;                    /* merged rank, >= 1 */
+	int64_t dims[NN_MAX_RANK];   /* merged output dims, outermost first */
+	int64_t sa[NN_MAX_RANK];     /* element stride of a per merged dim; 0 = broadcast */
+	int64_t sb[NN_MAX_RANK];     /* same for b */
+	int64_t count;               /* output elements (0 = nothing to do) */
+	int kind;                    /* BC_VV, BC_SV or BC_VS: the innermost run */
+	size_t esize_a, esize_b, esize_out; /* bytes per element */
+} bc_plan;
+
+/* Node data of a binary op (the op embeds it first in its own struct). */
+typedef struct bc_binary {
+	bc_plan plan;
+	bc_binary_fn run;      /* the inner loop for plan.kind */
+	const void *params;    /* handed to every run; points into the op's data */
+} bc_binary;
+
+/* Node data of a unary op. */
+typedef struct bc_unary {
+	int64_t count;         /* elements */
+	size_t esize_in, esize_out;
+	bc_unary_fn run;
+	const void *params;
+} bc_unary;
+
+/* Fused-activation clamp of the arithmetic ops, for each dtype. */
+typedef struct bc_act {
+	float lo, hi;          /* float32 */
+	int32_t ilo, ihi;      /* int32 */
+} bc_act;
+
+/* Bit of dtype t in a mask of accepted types. */
+#define BC_TYPE(t) (1u << (unsigned)(t))
+
+/* The common part of a binary op's prepare: 2 inputs, 1 output, both
+ * inputs of one type that is in `types` (else NN_ERR_UNSUPPORTED naming
+ * it), options of union type `options_type` when present (0: any), and
+ * broadcastable shapes.  Sets output 0 (type of the inputs, broadcast
+ * shape) and fills *plan.  Leaves d->run to the caller. */
+nn_status bc_binary_prepare(nn_graph *g, nn_node *node, unsigned types, int options_type, bc_binary *d,
+			    nn_err *err);
+
+/* Picks the loop matching d->plan.kind. */
+static inline void bc_binary_choose(bc_binary *d, const bc_loops *loops)
+{
+	d->run = d->plan.kind == BC_SV ? loops->sv : d->plan.kind == BC_VS ? loops->vs : loops->vv;
+}
+
+/* Runs a prepared binary op (node->data starts with a bc_binary). */
+nn_status bc_binary_eval(const nn_node *node, nn_exec *ex);
+
+/* The common part of a unary op's prepare: 1 input, 1 output, input type in
+ * `types`; output 0 gets the input's type and shape. */
+nn_status bc_unary_prepare(nn_graph *g, nn_node *node, unsigned types, bc_unary *d, nn_err *err);
+
+/* Runs a prepared unary op (node->data starts with a bc_unary). */
+nn_status bc_unary_eval(const nn_node *node, nn_exec *ex);
+
+/* Broadcast shape of two shapes; false when a pair of dims is neither equal
+ * nor has a 1.  out_dims holds NN_MAX_RANK entries. */
+bool bc_shape(int ra, const int32_t *da, int rb, const int32_t *db, int *out_rank, int32_t *out_dims);
+
+/* Plan for a (ra, da) op b (rb, db) giving (ro, dout) = bc_shape of both. */
+void bc_plan_init(bc_plan *p, int ra, const int32_t *da, int rb, const int32_t *db, int ro, const int32_t *dout);
+
+/* Clamp range of a fused activation for int32 outputs (TFLite clamps int32
+ * ADD/SUB/MUL too: NONE is the full range). */
+nn_status bc_act_range_i32(const nn_node *node, int act, int32_t *lo, int32_t *hi, nn_err *err);
+
+static inline int32_t bc_clampi(int32_t x, int32_t lo, int32_t hi)
+{
+	return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* Defines three static inner loops name_vv, name_sv, name_vs computing
+ * out[i] = EXPR(x, y, p) for elements x of a and y of b of type T, where p
+ * is a local copy of the parameter struct P (a copy, so stores to out cannot
+ * alias it and the compiler keeps it in registers). */
+#define BC_DEFINE_BINARY(name, T, P, EXPR)                                                                  \
+	static void name##_vv(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
+			      const void *restrict p_)                                                      \
+	{                                                                                                   \
+		const T *a = a_, *b = b_;                                                                   \
+		T *o = o_;                                                                                  \
+		const P p = *(const P *)p_;                                                                 \
+		size_t i = 0;                                                                               \
+		(void)p;                                                                                    \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
+				o[i + j] = EXPR(a[i + j], b[i + j], p);                                     \
+		for (; i < n; i++)                                                                          \
+			o[i] = EXPR(a[i], b[i], p);                                                         \
+	}                                                                                                   \
+	static void name##_sv(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
+			      const void *restrict p_)                                                      \
+	{                                                                                                   \
+		const T x = *(const T *)a_;                                                                 \
+		const T *b = b_;                                                                            \
+		T *o = o_;                                                                                  \
+		const P p = *(const P *)p_;                                                                 \
+		size_t i = 0;                                                                               \
+		(void)p;                                                                                    \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
+				o[i + j] = EXPR(x, b[i + j], p);                                            \
+		for (; i < n; i++)                                                                          \
+			o[i] = EXPR(x, b[i], p);                                                            \
+	}                                                                                                   \
+	static void name##_vs(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
+			      const void *restrict p_)                                                      \
+	{                                                                                                   \
+		const T *a = a_;                                                                            \
+		const T y = *(const T *)b_;                                                                 \
+		T *o = o_;                                                                                  \
+		const P p = *(const P *)p_;                                                                 \
+		size_t i = 0;                                                                               \
+		(void)p;                                                                                    \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
+				o[i + j] = EXPR(a[i + j], y, p);                                            \
+		for (; i < n; i++)                                                                          \
+			o[i] = EXPR(a[i], y, p);                                                            \
+	}                                                                                                   \
+	static const bc_loops name##_loops = {name##_vv, name##_sv, name##_vs};
+
+/* Defines a static unary inner loop `name`: out[i] = EXPR(x) for elements
+ * x of type T in and TO out (the parameter pointer is not read; variants
+ * that need parameters write their own loop). */
+#define BC_DEFINE_UNARY(name, T, TO, EXPR)                                                                 \
+	static void name(const void *restrict in_, void *restrict o_, size_t n, const void *restrict p_)      \
+	{                                                                                                   \
+		const T *in = in_;                                                                          \
+		TO *o = o_;                                                                                 \
+		size_t i = 0;                                                                               \
+		(void)p_;                                                                                   \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
+				o[i + j] = EXPR(in[i + j]);                                                 \
+		for (; i < n; i++)                                                                          \
+			o[i] = EXPR(in[i]);                                                                 \
+	}
+
+#endif
