@@ -14,6 +14,7 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* A model opened and prepared: free with cli_model_close. */
 typedef struct cli_model {

@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"                                       and DIR/outputs.json\n"
 		"  bench MODEL.tflite [--threads N] [--runs R] [--warmup W] [--per-op]\n"
 		"                                       time invoke: min/median/p90 ms as JSON\n"
+		"  predict MODEL.tflite --image IMG [--task T] [--labels F] [--top-k K]\n"
+		"                                       the task JSON the server answers for one picture\n"
 		"\n"
 		"Run 'liteserve COMMAND --help' for the options of a command.\n"
 		"Environment: LITESERVE_FORCE_REFERENCE=1 runs the plain C reference kernels;\n"
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "predict"))
+		return cmd_predict(argc - 1, argv + 1);
 	fprintf(stderr, "liteserve: unknown command '%s' (try --help)\n", argv[1]);
 	return 2;
 }
