@@ -24,13 +24,13 @@
 #include "kernel.h"
 
 typedef struct dq_data {
-	nn_dtype type;      /* input type */
-	int64_t count;      /* elements */
-	int64_t n_ch;       /* scales; 1 = per tensor */
-	int64_t inner;      /* elements after the quantized axis (count for per tensor) */
-	bool folded;        /* output was made a constant at prepare */
-	float *scale;       /* n_ch scales (integer inputs) */
-	int32_t *zp;        /* n_ch zero points */
+	nn_dtype type; /* input type */
+	int64_t count; /* elements */
+	int64_t n_ch;  /* scales; 1 = per tensor */
+	int64_t inner; /* elements after the quantized axis (count for per tensor) */
+	bool folded;   /* output was made a constant at prepare */
+	float *scale;  /* n_ch scales (integer inputs) */
+	int32_t *zp;   /* n_ch zero points */
 } dq_data;
 
 typedef struct dq_ctx {
@@ -138,8 +138,9 @@ static nn_status dq_quant(const nn_node *node, const nn_tensor *in, dq_data *d, 
 	d->inner = d->count;
 	if (q->n > 1) {
 		if (q->axis < 0 || q->axis >= in->rank || in->dims[q->axis] != q->n)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "%d scales do not match dimension %d of a rank-%d input",
-					   q->n, q->axis, in->rank);
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "%d scales do not match dimension %d of a rank-%d input", q->n,
+					   q->axis, in->rank);
 		d->inner = 1;
 		for (int k = q->axis + 1; k < in->rank; k++)
 			d->inner *= in->dims[k];
@@ -153,7 +154,8 @@ static nn_status dq_quant(const nn_node *node, const nn_tensor *in, dq_data *d, 
 			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "scale %d is %g, must be positive", i,
 					   (double)q->scale[i]);
 		if (q->zero_point[i] < zmin || q->zero_point[i] > zmax)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "zero point %d is %lld, outside %s range", i,
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "zero point %d is %lld, outside %s range", i,
 					   (long long)q->zero_point[i], nn_dtype_name(in->type));
 		d->scale[i] = q->scale[i];
 		d->zp[i] = (int32_t)q->zero_point[i];
@@ -193,7 +195,8 @@ static nn_status dq_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if (in->kind == NN_TENSOR_CONST) {
 		float *p = nn_make_const(g, out);
 		if (!p)
-			return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory for a %zu-byte constant", out->bytes);
+			return nn_node_err(node, err, NN_ERR_NO_MEMORY,
+					   "out of memory for a %zu-byte constant", out->bytes);
 		dq_range(d, in->data, p, 0, d->count);
 		d->folded = true;
 		node->impl = "const";
@@ -222,8 +225,8 @@ static nn_status dq_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_dequantize = {
-	.name = "DEQUANTIZE",
-	.prepare = dq_prepare,
-	.eval = dq_eval,
-	.free = dq_free,
+    .name = "DEQUANTIZE",
+    .prepare = dq_prepare,
+    .eval = dq_eval,
+    .free = dq_free,
 };

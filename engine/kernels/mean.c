@@ -27,21 +27,21 @@
 enum { MEAN_OPT_KEEP_DIMS = 0, MEAN_BLOCK = 64, MEAN_MAX_AXES = 64 };
 
 typedef struct mean_data {
-	bool blocked;          /* the reduced dims form one block: [outer, red, inner] */
+	bool blocked; /* the reduced dims form one block: [outer, red, inner] */
 	int64_t outer, red, inner;
-	int rank;              /* general path: merged input rank */
+	int rank; /* general path: merged input rank */
 	int64_t dims[NN_MAX_RANK];
 	int64_t out_stride[NN_MAX_RANK]; /* output elements per step of dim d; 0 when reduced */
 	int64_t in_count, out_count;
-	float divisor;         /* number of elements averaged into each output */
-	int64_t n_blocks;      /* blocked path: channel blocks per outer index */
+	float divisor;	  /* number of elements averaged into each output */
+	int64_t n_blocks; /* blocked path: channel blocks per outer index */
 } mean_data;
 
 typedef struct mean_ctx {
 	const mean_data *d;
 	const float *in;
 	float *out;
-	int64_t tasks_items;  /* work items per task */
+	int64_t tasks_items; /* work items per task */
 } mean_ctx;
 
 static void mean_free(void *p)
@@ -127,10 +127,12 @@ static nn_status mean_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
 	if (axes->type != NN_I32 || axes->rank > 1)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "axes must be an int32 scalar or vector, not %s rank %d",
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "axes must be an int32 scalar or vector, not %s rank %d",
 				   nn_dtype_name(axes->type), axes->rank);
 	if (axes->kind != NN_TENSOR_CONST)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "axes are computed at run time; only constant axes are supported");
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "axes are computed at run time; only constant axes are supported");
 	n_axes = axes->rank == 0 ? 1 : axes->dims[0];
 	if (n_axes > MEAN_MAX_AXES)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "%d axes, at most %d", n_axes, MEAN_MAX_AXES);
@@ -138,7 +140,8 @@ static nn_status mean_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		int32_t a = ((const int32_t *)axes->data)[i];
 		int32_t r = a < 0 ? a + in->rank : a;
 		if (r < 0 || r >= in->rank)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "axis %d is out of range for rank %d", a, in->rank);
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "axis %d is out of range for rank %d",
+					   a, in->rank);
 		reduced[r] = true;
 	}
 	keep = nn_opt_bool(node, MEAN_OPT_KEEP_DIMS, false);
@@ -238,8 +241,8 @@ static nn_status mean_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_mean = {
-	.name = "MEAN",
-	.prepare = mean_prepare,
-	.eval = mean_eval,
-	.free = mean_free,
+    .name = "MEAN",
+    .prepare = mean_prepare,
+    .eval = mean_eval,
+    .free = mean_free,
 };

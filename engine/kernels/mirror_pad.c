@@ -28,13 +28,13 @@
 enum { MP_OPT_MODE = 0, MP_REFLECT = 0, MP_SYMMETRIC = 1 };
 
 typedef struct mp_data {
-	int k;                       /* folded rank; 0 = plain copy */
+	int k; /* folded rank; 0 = plain copy */
 	int64_t in_dim[NN_MAX_RANK];
 	int64_t lo[NN_MAX_RANK], hi[NN_MAX_RANK];
 	int64_t out_dim[NN_MAX_RANK];
 	size_t in_stride[NN_MAX_RANK]; /* input bytes per step of each outer dim */
-	int64_t off;                 /* 1 = REFLECT, 0 = SYMMETRIC */
-	size_t blk;                  /* bytes of one element of the innermost folded dim */
+	int64_t off;		       /* 1 = REFLECT, 0 = SYMMETRIC */
+	size_t blk;		       /* bytes of one element of the innermost folded dim */
 	int64_t rows;
 	size_t row_bytes;
 	size_t in_bytes;
@@ -136,17 +136,19 @@ static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported",
 				   nn_dtype_name(in->type));
 	if (in->quant && out->quant && !same_quant(in->quant, out->quant))
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "output quantization differs from the input's (values are copied, not rescaled)");
+		return nn_node_err(
+		    node, err, NN_ERR_UNSUPPORTED,
+		    "output quantization differs from the input's (values are copied, not rescaled)");
 	mode = nn_opt_i8(node, MP_OPT_MODE, MP_REFLECT);
 	if (mode != MP_REFLECT && mode != MP_SYMMETRIC)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "mode %d is neither REFLECT (0) nor SYMMETRIC (1)", mode);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "mode %d is neither REFLECT (0) nor SYMMETRIC (1)", mode);
 	off = mode == MP_REFLECT ? 1 : 0;
 	if ((pads->type != NN_I32 && pads->type != NN_I64) || pads->rank != 2 || pads->dims[0] != rank ||
 	    pads->dims[1] != 2)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "paddings must be an int32 or int64 tensor of shape [%d,2] (%s, rank %d)", rank,
-				   nn_dtype_name(pads->type), pads->rank);
+				   "paddings must be an int32 or int64 tensor of shape [%d,2] (%s, rank %d)",
+				   rank, nn_dtype_name(pads->type), pads->rank);
 	if (pads->kind != NN_TENSOR_CONST)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
 				   "paddings are computed at run time; only constant paddings are supported");
@@ -161,11 +163,13 @@ static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		}
 		if (lo[k] < 0 || hi[k] < 0 || lo[k] > limit || hi[k] > limit)
 			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-					   "dimension %d of size %d cannot be %s-padded by (%lld, %lld): each must be 0..%lld",
-					   k, in->dims[k], off ? "REFLECT" : "SYMMETRIC", (long long)lo[k], (long long)hi[k],
-					   (long long)limit);
+					   "dimension %d of size %d cannot be %s-padded by (%lld, %lld): "
+					   "each must be 0..%lld",
+					   k, in->dims[k], off ? "REFLECT" : "SYMMETRIC", (long long)lo[k],
+					   (long long)hi[k], (long long)limit);
 		if ((int64_t)in->dims[k] + lo[k] + hi[k] > INT32_MAX) /* at most 3 * dim: fits int64 */
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dimension %d padded by (%lld, %lld) is too large", k,
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "dimension %d padded by (%lld, %lld) is too large", k,
 					   (long long)lo[k], (long long)hi[k]);
 		odims[k] = (int32_t)((int64_t)in->dims[k] + lo[k] + hi[k]);
 	}
@@ -229,8 +233,8 @@ static nn_status mp_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_mirror_pad = {
-	.name = "MIRROR_PAD",
-	.prepare = mp_prepare,
-	.eval = mp_eval,
-	.free = mp_free,
+    .name = "MIRROR_PAD",
+    .prepare = mp_prepare,
+    .eval = mp_eval,
+    .free = mp_free,
 };

@@ -21,18 +21,18 @@
 #include "kernel.h"
 
 typedef struct pad_data {
-	int k;                       /* folded rank; 0 = the output is a plain copy */
+	int k;			     /* folded rank; 0 = the output is a plain copy */
 	int64_t in_dim[NN_MAX_RANK]; /* per folded dim, in elements of blk bytes for the last */
 	int64_t lo[NN_MAX_RANK], hi[NN_MAX_RANK];
 	int64_t out_dim[NN_MAX_RANK];
 	size_t in_stride[NN_MAX_RANK]; /* input bytes per step of each outer dim */
-	size_t blk;                  /* bytes of one element of the innermost folded dim */
-	int64_t rows;                /* product of the outer output dims */
-	size_t row_bytes;            /* one output row */
-	size_t in_bytes;             /* whole input (plain copy) */
-	size_t es;                   /* element size */
-	uint8_t value[8];            /* one element of the pad value */
-	bool value_zero;             /* all value bytes are 0: memset */
+	size_t blk;		       /* bytes of one element of the innermost folded dim */
+	int64_t rows;		       /* product of the outer output dims */
+	size_t row_bytes;	       /* one output row */
+	size_t in_bytes;	       /* whole input (plain copy) */
+	size_t es;		       /* element size */
+	uint8_t value[8];	       /* one element of the pad value */
+	bool value_zero;	       /* all value bytes are 0: memset */
 } pad_data;
 
 typedef struct pad_ctx {
@@ -137,11 +137,13 @@ static nn_status pad_value(const nn_node *node, const nn_tensor *in, const nn_te
 
 	memset(d->value, 0, sizeof(d->value));
 	d->value_zero = true;
-	if (!out->quant || in->type == NN_F32 || in->type == NN_F16 || in->type == NN_F64 || in->type == NN_BOOL)
+	if (!out->quant || in->type == NN_F32 || in->type == NN_F16 || in->type == NN_F64 ||
+	    in->type == NN_BOOL)
 		return NN_OK;
 	if (in->quant && !same_quant(in->quant, out->quant))
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "output quantization differs from the input's (values are copied, not rescaled)");
+		return nn_node_err(
+		    node, err, NN_ERR_UNSUPPORTED,
+		    "output quantization differs from the input's (values are copied, not rescaled)");
 	if (out->quant->n != 1)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "per-axis quantized %s is not supported",
 				   nn_dtype_name(out->type));
@@ -185,8 +187,8 @@ static nn_status pad_value(const nn_node *node, const nn_tensor *in, const nn_te
 	d->value_zero = zp == 0;
 	return NN_OK;
 range:
-	return nn_node_err(node, err, NN_ERR_BAD_MODEL, "zero point %lld is out of range for %s", (long long)zp,
-			   nn_dtype_name(in->type));
+	return nn_node_err(node, err, NN_ERR_BAD_MODEL, "zero point %lld is out of range for %s",
+			   (long long)zp, nn_dtype_name(in->type));
 }
 
 static nn_status pad_prepare(nn_graph *g, nn_node *node, nn_err *err)
@@ -212,8 +214,8 @@ static nn_status pad_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((pads->type != NN_I32 && pads->type != NN_I64) || pads->rank != 2 || pads->dims[0] != rank ||
 	    pads->dims[1] != 2)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "paddings must be an int32 or int64 tensor of shape [%d,2] (%s, rank %d)", rank,
-				   nn_dtype_name(pads->type), pads->rank);
+				   "paddings must be an int32 or int64 tensor of shape [%d,2] (%s, rank %d)",
+				   rank, nn_dtype_name(pads->type), pads->rank);
 	if (pads->kind != NN_TENSOR_CONST)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
 				   "paddings are computed at run time; only constant paddings are supported");
@@ -221,11 +223,13 @@ static nn_status pad_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		int64_t o;
 		pad_pair(pads, k, &lo[k], &hi[k]);
 		if (lo[k] < 0 || hi[k] < 0)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dimension %d has negative padding (%lld, %lld)", k,
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "dimension %d has negative padding (%lld, %lld)", k,
 					   (long long)lo[k], (long long)hi[k]);
 		o = (int64_t)in->dims[k] + lo[k] + hi[k];
 		if (lo[k] > INT32_MAX || hi[k] > INT32_MAX || o > INT32_MAX)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dimension %d padded by (%lld, %lld) is too large", k,
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "dimension %d padded by (%lld, %lld) is too large", k,
 					   (long long)lo[k], (long long)hi[k]);
 		odims[k] = (int32_t)o;
 	}
@@ -294,8 +298,8 @@ static nn_status pad_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_pad = {
-	.name = "PAD",
-	.prepare = pad_prepare,
-	.eval = pad_eval,
-	.free = pad_free,
+    .name = "PAD",
+    .prepare = pad_prepare,
+    .eval = pad_eval,
+    .free = pad_free,
 };

@@ -44,8 +44,9 @@ static nn_status requested_shape(nn_graph *g, const nn_node *node, int *rank, in
 
 	if (shp && shp->rank == 1 && shp->type == NN_I32) {
 		if (shp->dims[0] > NN_MAX_RANK)
-			return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "shape tensor has %d entries, at most %d",
-					   shp->dims[0], NN_MAX_RANK);
+			return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+					   "shape tensor has %d entries, at most %d", shp->dims[0],
+					   NN_MAX_RANK);
 		if (shp->kind == NN_TENSOR_CONST) {
 			*rank = shp->dims[0];
 			if (*rank > 0)
@@ -58,9 +59,10 @@ static nn_status requested_shape(nn_graph *g, const nn_node *node, int *rank, in
 			for (int d = 0; d < out->rank; d++)
 				known = known && out->dims[d] >= 0;
 			if (!known)
-				return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-						   "the shape tensor is computed at run time and the output shape is not "
-						   "given in the file");
+				return nn_node_err(
+				    node, err, NN_ERR_UNSUPPORTED,
+				    "the shape tensor is computed at run time and the output shape is not "
+				    "given in the file");
 			*rank = out->rank;
 			memcpy(dims, out->dims, sizeof(int32_t) * (size_t)out->rank);
 			return NN_OK;
@@ -69,8 +71,8 @@ static nn_status requested_shape(nn_graph *g, const nn_node *node, int *rank, in
 	if ((st = nn_opt_vec_i32(node, RESHAPE_OPT_NEW_SHAPE, &v, err)) != NN_OK)
 		return st;
 	if (v.len > NN_MAX_RANK)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "new_shape has %u entries, at most %d", v.len,
-				   NN_MAX_RANK);
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "new_shape has %u entries, at most %d",
+				   v.len, NN_MAX_RANK);
 	*rank = (int)v.len;
 	for (uint32_t i = 0; i < v.len; i++)
 		dims[i] = fb_vec_i32(&v, i);
@@ -101,11 +103,13 @@ static nn_status reshape_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	for (int d = 0; d < rank; d++) {
 		if (dims[d] == -1) {
 			if (stretch >= 0)
-				return nn_node_err(node, err, NN_ERR_BAD_MODEL, "new shape %s has more than one -1",
+				return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+						   "new shape %s has more than one -1",
 						   shape_text(a, sizeof(a), rank, dims));
 			stretch = d;
 		} else if (dims[d] < 0) {
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "new shape %s has a negative dimension",
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "new shape %s has a negative dimension",
 					   shape_text(a, sizeof(a), rank, dims));
 		} else {
 			/* counts never exceed 2^31, so stop multiplying past 2^32 (no overflow) */
@@ -114,15 +118,17 @@ static nn_status reshape_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	}
 	if (stretch >= 0) {
 		if (known == 0 || count % known != 0 || count / known > INT32_MAX)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-					   "cannot reshape %s (%llu elements) to %s: -1 has no integer solution",
-					   shape_text(a, sizeof(a), in->rank, in->dims), (unsigned long long)count,
-					   shape_text(b, sizeof(b), rank, dims));
+			return nn_node_err(
+			    node, err, NN_ERR_BAD_MODEL,
+			    "cannot reshape %s (%llu elements) to %s: -1 has no integer solution",
+			    shape_text(a, sizeof(a), in->rank, in->dims), (unsigned long long)count,
+			    shape_text(b, sizeof(b), rank, dims));
 		dims[stretch] = (int32_t)(count / known);
 		known = count;
 	}
 	if (known != count)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "cannot reshape %s (%llu elements) to %s (%llu elements)",
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "cannot reshape %s (%llu elements) to %s (%llu elements)",
 				   shape_text(a, sizeof(a), in->rank, in->dims), (unsigned long long)count,
 				   shape_text(b, sizeof(b), rank, dims), (unsigned long long)known);
 	if ((st = nn_set_output(g, node, 0, in->type, rank, dims, err)) != NN_OK)
@@ -141,8 +147,8 @@ static nn_status reshape_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_reshape = {
-	.name = "RESHAPE",
-	.prepare = reshape_prepare,
-	.eval = reshape_eval,
-	.free = NULL,
+    .name = "RESHAPE",
+    .prepare = reshape_prepare,
+    .eval = reshape_eval,
+    .free = NULL,
 };

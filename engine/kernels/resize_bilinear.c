@@ -34,14 +34,14 @@ enum {
 
 typedef struct rb_axis {
 	int32_t lo, hi; /* the two source indices */
-	float w_lo;     /* 1 - frac: weight of lo */
-	float w_hi;     /* frac: weight of hi */
+	float w_lo;	/* 1 - frac: weight of lo */
+	float w_hi;	/* frac: weight of hi */
 } rb_axis;
 
 typedef struct rb_data {
 	int32_t batch, in_h, in_w, depth, out_h, out_w;
-	rb_axis *ys;   /* out_h entries */
-	rb_axis *xs;   /* out_w entries */
+	rb_axis *ys;								       /* out_h entries */
+	rb_axis *xs;								       /* out_w entries */
 	void (*row)(const struct rb_data *d, const void *in, void *out, int b, int y); /* per dtype */
 } rb_data;
 
@@ -80,8 +80,8 @@ static void rb_row_f32(const rb_data *d, const void *in_, void *out_, int b, int
 		const float *p00 = r0 + (size_t)ax.lo * C, *p01 = r0 + (size_t)ax.hi * C;
 		const float *p10 = r1 + (size_t)ax.lo * C, *p11 = r1 + (size_t)ax.hi * C;
 		for (int32_t c = 0; c < C; c++)
-			out[c] = p00[c] * ay.w_lo * ax.w_lo + p10[c] * ay.w_hi * ax.w_lo + p01[c] * ay.w_lo * ax.w_hi +
-				 p11[c] * ay.w_hi * ax.w_hi;
+			out[c] = p00[c] * ay.w_lo * ax.w_lo + p10[c] * ay.w_hi * ax.w_lo +
+				 p01[c] * ay.w_lo * ax.w_hi + p11[c] * ay.w_hi * ax.w_hi;
 	}
 }
 
@@ -107,12 +107,15 @@ static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
 	if (in->rank != 4)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)", in->rank);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)",
+				   in->rank);
 	if (size->type != NN_I32 || size->rank != 1 || size->dims[0] != 2)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "size must be an int32 tensor of shape [2], not %s rank %d",
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "size must be an int32 tensor of shape [2], not %s rank %d",
 				   nn_dtype_name(size->type), size->rank);
 	if (size->kind != NN_TENSOR_CONST)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "size is computed at run time; only a constant size is supported");
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "size is computed at run time; only a constant size is supported");
 	oh = ((const int32_t *)size->data)[0];
 	ow = ((const int32_t *)size->data)[1];
 	if (oh <= 0 || ow <= 0)
@@ -123,7 +126,8 @@ static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	align = nn_opt_bool(node, RB_OPT_ALIGN_CORNERS, false);
 	half = nn_opt_bool(node, RB_OPT_HALF_PIXEL_CENTERS, false);
 	if (align && half)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "align_corners and half_pixel_centers are both set");
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "align_corners and half_pixel_centers are both set");
 
 	dims[0] = in->dims[0];
 	dims[1] = oh;
@@ -134,7 +138,8 @@ static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 
 	d = nn_calloc(1, sizeof(*d) + sizeof(rb_axis) * ((size_t)oh + (size_t)ow));
 	if (!d)
-		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory for %dx%d interpolation tables", oh, ow);
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY,
+				   "out of memory for %dx%d interpolation tables", oh, ow);
 	d->batch = in->dims[0];
 	d->in_h = in->dims[1];
 	d->in_w = in->dims[2];
@@ -194,8 +199,8 @@ static nn_status rb_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_resize_bilinear = {
-	.name = "RESIZE_BILINEAR",
-	.prepare = rb_prepare,
-	.eval = rb_eval,
-	.free = rb_free,
+    .name = "RESIZE_BILINEAR",
+    .prepare = rb_prepare,
+    .eval = rb_eval,
+    .free = rb_free,
 };

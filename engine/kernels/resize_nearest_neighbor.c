@@ -29,9 +29,9 @@ enum {
 
 typedef struct rnn_data {
 	int32_t batch, in_h, in_w, out_h, out_w;
-	size_t pixel;    /* bytes of one pixel: depth * element size */
-	int32_t *src_y;  /* out_h source rows */
-	int32_t *src_x;  /* out_w source columns */
+	size_t pixel;	/* bytes of one pixel: depth * element size */
+	int32_t *src_y; /* out_h source rows */
+	int32_t *src_x; /* out_w source columns */
 } rnn_data;
 
 typedef struct rnn_ctx {
@@ -92,22 +92,26 @@ static nn_status rnn_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported",
 				   nn_dtype_name(in->type));
 	if (in->rank != 4)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)", in->rank);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)",
+				   in->rank);
 	if (size->type != NN_I32 || size->rank != 1 || size->dims[0] != 2)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "size must be an int32 tensor of shape [2], not %s rank %d",
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "size must be an int32 tensor of shape [2], not %s rank %d",
 				   nn_dtype_name(size->type), size->rank);
 	if (size->kind != NN_TENSOR_CONST)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "size is computed at run time; only a constant size is supported");
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "size is computed at run time; only a constant size is supported");
 	oh = ((const int32_t *)size->data)[0];
 	ow = ((const int32_t *)size->data)[1];
 	if (oh <= 0 || ow <= 0)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "output size %dx%d must be positive", oh, ow);
 	if (in->dims[1] <= 0 || in->dims[2] <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input is %dx%d; nothing to sample from", in->dims[1],
-				   in->dims[2]);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input is %dx%d; nothing to sample from",
+				   in->dims[1], in->dims[2]);
 	if (!same_quant(in->quant, out->quant) && in->quant && out->quant)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "output quantization differs from the input's (values are copied, not rescaled)");
+		return nn_node_err(
+		    node, err, NN_ERR_UNSUPPORTED,
+		    "output quantization differs from the input's (values are copied, not rescaled)");
 	align = nn_opt_bool(node, RNN_OPT_ALIGN_CORNERS, false);
 	half = nn_opt_bool(node, RNN_OPT_HALF_PIXEL_CENTERS, false);
 
@@ -120,7 +124,8 @@ static nn_status rnn_prepare(nn_graph *g, nn_node *node, nn_err *err)
 
 	d = nn_calloc(1, sizeof(*d) + sizeof(int32_t) * ((size_t)oh + (size_t)ow));
 	if (!d)
-		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory for %dx%d index tables", oh, ow);
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory for %dx%d index tables", oh,
+				   ow);
 	d->batch = in->dims[0];
 	d->in_h = in->dims[1];
 	d->in_w = in->dims[2];
@@ -179,8 +184,8 @@ static nn_status rnn_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_resize_nearest_neighbor = {
-	.name = "RESIZE_NEAREST_NEIGHBOR",
-	.prepare = rnn_prepare,
-	.eval = rnn_eval,
-	.free = rnn_free,
+    .name = "RESIZE_NEAREST_NEIGHBOR",
+    .prepare = rnn_prepare,
+    .eval = rnn_eval,
+    .free = rnn_free,
 };

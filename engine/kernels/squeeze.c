@@ -32,8 +32,8 @@ static nn_status squeeze_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((st = nn_opt_vec_i32(node, SQUEEZE_OPT_DIMS, &v, err)) != NN_OK)
 		return st;
 	if (v.len > SQUEEZE_MAX_DIMS)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "squeeze_dims has %u entries, at most %d", v.len,
-				   SQUEEZE_MAX_DIMS);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "squeeze_dims has %u entries, at most %d",
+				   v.len, SQUEEZE_MAX_DIMS);
 	if (v.len == 0) {
 		for (int d = 0; d < in->rank; d++)
 			drop[d] = in->dims[d] == 1;
@@ -42,12 +42,12 @@ static nn_status squeeze_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		int32_t s = fb_vec_i32(&v, i);
 		int32_t d = s < 0 ? s + in->rank : s;
 		if (d < 0 || d >= in->rank)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "squeeze dimension %d is out of range for rank %d",
-					   s, in->rank);
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "squeeze dimension %d is out of range for rank %d", s, in->rank);
 		if (in->dims[d] != 1)
 			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-					   "cannot squeeze dimension %d of size %d (only size-1 dimensions)", s,
-					   in->dims[d]);
+					   "cannot squeeze dimension %d of size %d (only size-1 dimensions)",
+					   s, in->dims[d]);
 		drop[d] = true;
 	}
 	for (int d = 0; d < in->rank; d++)
@@ -69,8 +69,8 @@ static nn_status squeeze_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_squeeze = {
-	.name = "SQUEEZE",
-	.prepare = squeeze_prepare,
-	.eval = squeeze_eval,
-	.free = NULL,
+    .name = "SQUEEZE",
+    .prepare = squeeze_prepare,
+    .eval = squeeze_eval,
+    .free = NULL,
 };
