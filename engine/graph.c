@@ -10,6 +10,7 @@
  * largest first, at the lowest offset that overlaps no live neighbour -
  * ggml-alloc and TFLite's arena planner do the same.
  */
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,8 +163,9 @@ nn_status nn_opt_vec_i32(const nn_node *n, int field, fb_vec *out, nn_err *err)
 nn_status nn_activation_range_f32(const nn_node *n, int act, float *lo, float *hi, nn_err *err)
 {
 	switch (act) {
-	case NN_ACT_NONE: *lo = -__builtin_inff(); *hi = __builtin_inff(); return NN_OK;
-	case NN_ACT_RELU: *lo = 0.0f; *hi = __builtin_inff(); return NN_OK;
+	/* TFLite clamps "no activation" to the finite float range: an overflow gives FLT_MAX, not inf */
+	case NN_ACT_NONE: *lo = -FLT_MAX; *hi = FLT_MAX; return NN_OK;
+	case NN_ACT_RELU: *lo = 0.0f; *hi = FLT_MAX; return NN_OK;
 	case NN_ACT_RELU_N1_TO_1: *lo = -1.0f; *hi = 1.0f; return NN_OK;
 	case NN_ACT_RELU6: *lo = 0.0f; *hi = 6.0f; return NN_OK;
 	default:

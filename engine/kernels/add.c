@@ -17,7 +17,7 @@
 #include "broadcast.h"
 
 enum {
-	ADD_OPTIONS = 11,     /* BuiltinOptions union index of AddOptions */
+	ADD_OPTIONS = 11,	/* BuiltinOptions union index of AddOptions */
 	ADD_OPT_ACTIVATION = 0, /* AddOptions.fused_activation_function */
 };
 
@@ -48,7 +48,8 @@ static nn_status add_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	node->data = d; /* released by add_free, also when prepare fails */
 	d->bc.params = &d->act;
-	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), ADD_OPTIONS, &d->bc, err)) != NN_OK)
+	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), ADD_OPTIONS, &d->bc, err)) !=
+	    NN_OK)
 		return st;
 	act = nn_opt_i8(node, ADD_OPT_ACTIVATION, NN_ACT_NONE);
 	switch (nn_out(g, node, 0)->type) {
@@ -71,8 +72,8 @@ static nn_status add_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_add = {
-	.name = "ADD",
-	.prepare = add_prepare,
-	.eval = bc_binary_eval,
-	.free = add_free,
+    .name = "ADD",
+    .prepare = add_prepare,
+    .eval = bc_binary_eval,
+    .free = add_free,
 };

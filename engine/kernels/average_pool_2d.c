@@ -45,8 +45,8 @@ static nn_status avg_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_average_pool_2d = {
-	.name = "AVERAGE_POOL_2D",
-	.prepare = avg_prepare,
-	.eval = pool_eval,
-	.free = pool_free,
+    .name = "AVERAGE_POOL_2D",
+    .prepare = avg_prepare,
+    .eval = pool_eval,
+    .free = pool_free,
 };

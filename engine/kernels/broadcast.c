@@ -28,7 +28,8 @@ bool bc_shape(int ra, const int32_t *da, int rb, const int32_t *db, int *out_ran
 	return true;
 }
 
-void bc_plan_init(bc_plan *p, int ra, const int32_t *da, int rb, const int32_t *db, int ro, const int32_t *dout)
+void bc_plan_init(bc_plan *p, int ra, const int32_t *da, int rb, const int32_t *db, int ro,
+		  const int32_t *dout)
 {
 	int64_t dims[NN_MAX_RANK];
 	bool ba[NN_MAX_RANK], bb[NN_MAX_RANK]; /* input is broadcast along the merged dim */
@@ -81,12 +82,25 @@ void bc_plan_init(bc_plan *p, int ra, const int32_t *da, int rb, const int32_t *
 nn_status bc_act_range_i32(const nn_node *node, int act, int32_t *lo, int32_t *hi, nn_err *err)
 {
 	switch (act) {
-	case NN_ACT_NONE: *lo = INT32_MIN; *hi = INT32_MAX; return NN_OK;
-	case NN_ACT_RELU: *lo = 0; *hi = INT32_MAX; return NN_OK;
-	case NN_ACT_RELU_N1_TO_1: *lo = -1; *hi = 1; return NN_OK;
-	case NN_ACT_RELU6: *lo = 0; *hi = 6; return NN_OK;
+	case NN_ACT_NONE:
+		*lo = INT32_MIN;
+		*hi = INT32_MAX;
+		return NN_OK;
+	case NN_ACT_RELU:
+		*lo = 0;
+		*hi = INT32_MAX;
+		return NN_OK;
+	case NN_ACT_RELU_N1_TO_1:
+		*lo = -1;
+		*hi = 1;
+		return NN_OK;
+	case NN_ACT_RELU6:
+		*lo = 0;
+		*hi = 6;
+		return NN_OK;
 	default:
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "fused activation %d is not supported", act);
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "fused activation %d is not supported",
+				   act);
 	}
 }
 
@@ -126,7 +140,8 @@ nn_status bc_binary_prepare(nn_graph *g, nn_node *node, unsigned types, int opti
 		char sa[96], sb[96];
 		shape_str(sa, sizeof(sa), a);
 		shape_str(sb, sizeof(sb), b);
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input shapes %s and %s are not broadcastable", sa, sb);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "input shapes %s and %s are not broadcastable", sa, sb);
 	}
 	if ((st = nn_set_output(g, node, 0, a->type, ro, dout, err)) != NN_OK)
 		return st;
@@ -170,7 +185,7 @@ static void bc_binary_range(const bc_binary *d, const char *a, const char *b, ch
 
 typedef struct bc_ctx {
 	const nn_node *node;
-	const void *a, *b;   /* a is the only input of a unary op */
+	const void *a, *b; /* a is the only input of a unary op */
 	void *out;
 	int64_t count;
 } bc_ctx;
@@ -192,8 +207,8 @@ static int bc_n_tasks(int64_t count)
 nn_status bc_binary_eval(const nn_node *node, nn_exec *ex)
 {
 	const bc_binary *d = node->data;
-	bc_ctx c = {node, nn_ex_in(ex, node, 0)->data, nn_ex_in(ex, node, 1)->data, nn_ex_out(ex, node, 0)->data,
-		    d->plan.count};
+	bc_ctx c = {node, nn_ex_in(ex, node, 0)->data, nn_ex_in(ex, node, 1)->data,
+		    nn_ex_out(ex, node, 0)->data, d->plan.count};
 	int n_tasks = bc_n_tasks(d->plan.count);
 
 	if (d->plan.count == 0)

@@ -38,7 +38,7 @@
 
 #include "kernel.h"
 
-#define BC_BLOCK 16                 /* elements per fixed-size block of an inner loop */
+#define BC_BLOCK 16		    /* elements per fixed-size block of an inner loop */
 #define BC_PARALLEL_MIN (64 * 1024) /* outputs up to this many elements run on one thread */
 #define BC_TASK_ELEMS (32 * 1024)   /* elements per task above it (a multiple of BC_BLOCK) */
 
@@ -49,32 +49,33 @@ enum { BC_VV = 0, BC_SV = 1, BC_VS = 2 };
 typedef void (*bc_binary_fn)(const void *restrict a, const void *restrict b, void *restrict out, size_t n,
 			     const void *restrict params);
 /* Inner loop of a unary op: out[i] = f(in[i]) for i < n. */
-typedef void (*bc_unary_fn)(const void *restrict in, void *restrict out, size_t n, const void *restrict params);
+typedef void (*bc_unary_fn)(const void *restrict in, void *restrict out, size_t n,
+			    const void *restrict params);
 
 typedef struct bc_loops {
 	bc_binary_fn vv, sv, vs; /* one per kind of innermost run */
 } bc_loops;
 
 typedef struct bc_plan {
-	int rank;                    /* merged rank, >= 1 */
-	int64_t dims[NN_MAX_RANK];   /* merged output dims, outermost first */
-	int64_t sa[NN_MAX_RANK];     /* element stride of a per merged dim; 0 = broadcast */
-	int64_t sb[NN_MAX_RANK];     /* same for b */
-	int64_t count;               /* output elements (0 = nothing to do) */
-	int kind;                    /* BC_VV, BC_SV or BC_VS: the innermost run */
+	int rank;			    /* merged rank, >= 1 */
+	int64_t dims[NN_MAX_RANK];	    /* merged output dims, outermost first */
+	int64_t sa[NN_MAX_RANK];	    /* element stride of a per merged dim; 0 = broadcast */
+	int64_t sb[NN_MAX_RANK];	    /* same for b */
+	int64_t count;			    /* output elements (0 = nothing to do) */
+	int kind;			    /* BC_VV, BC_SV or BC_VS: the innermost run */
 	size_t esize_a, esize_b, esize_out; /* bytes per element */
 } bc_plan;
 
 /* Node data of a binary op (the op embeds it first in its own struct). */
 typedef struct bc_binary {
 	bc_plan plan;
-	bc_binary_fn run;      /* the inner loop for plan.kind */
-	const void *params;    /* handed to every run; points into the op's data */
+	bc_binary_fn run;   /* the inner loop for plan.kind */
+	const void *params; /* handed to every run; points into the op's data */
 } bc_binary;
 
 /* Node data of a unary op. */
 typedef struct bc_unary {
-	int64_t count;         /* elements */
+	int64_t count; /* elements */
 	size_t esize_in, esize_out;
 	bc_unary_fn run;
 	const void *params;
@@ -82,8 +83,8 @@ typedef struct bc_unary {
 
 /* Fused-activation clamp of the arithmetic ops, for each dtype. */
 typedef struct bc_act {
-	float lo, hi;          /* float32 */
-	int32_t ilo, ihi;      /* int32 */
+	float lo, hi;	  /* float32 */
+	int32_t ilo, ihi; /* int32 */
 } bc_act;
 
 /* Bit of dtype t in a mask of accepted types. */
@@ -118,7 +119,8 @@ nn_status bc_unary_eval(const nn_node *node, nn_exec *ex);
 bool bc_shape(int ra, const int32_t *da, int rb, const int32_t *db, int *out_rank, int32_t *out_dims);
 
 /* Plan for a (ra, da) op b (rb, db) giving (ro, dout) = bc_shape of both. */
-void bc_plan_init(bc_plan *p, int ra, const int32_t *da, int rb, const int32_t *db, int ro, const int32_t *dout);
+void bc_plan_init(bc_plan *p, int ra, const int32_t *da, int rb, const int32_t *db, int ro,
+		  const int32_t *dout);
 
 /* Clamp range of a fused activation for int32 outputs (TFLite clamps int32
  * ADD/SUB/MUL too: NONE is the full range). */
@@ -133,68 +135,68 @@ static inline int32_t bc_clampi(int32_t x, int32_t lo, int32_t hi)
  * out[i] = EXPR(x, y, p) for elements x of a and y of b of type T, where p
  * is a local copy of the parameter struct P (a copy, so stores to out cannot
  * alias it and the compiler keeps it in registers). */
-#define BC_DEFINE_BINARY(name, T, P, EXPR)                                                                  \
+#define BC_DEFINE_BINARY(name, T, P, EXPR)                                                                   \
 	static void name##_vv(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
-			      const void *restrict p_)                                                      \
-	{                                                                                                   \
-		const T *a = a_, *b = b_;                                                                   \
-		T *o = o_;                                                                                  \
-		const P p = *(const P *)p_;                                                                 \
-		size_t i = 0;                                                                               \
-		(void)p;                                                                                    \
-		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
-			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
-				o[i + j] = EXPR(a[i + j], b[i + j], p);                                     \
-		for (; i < n; i++)                                                                          \
-			o[i] = EXPR(a[i], b[i], p);                                                         \
-	}                                                                                                   \
+			      const void *restrict p_)                                                       \
+	{                                                                                                    \
+		const T *a = a_, *b = b_;                                                                    \
+		T *o = o_;                                                                                   \
+		const P p = *(const P *)p_;                                                                  \
+		size_t i = 0;                                                                                \
+		(void)p;                                                                                     \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                     \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                                \
+				o[i + j] = EXPR(a[i + j], b[i + j], p);                                      \
+		for (; i < n; i++)                                                                           \
+			o[i] = EXPR(a[i], b[i], p);                                                          \
+	}                                                                                                    \
 	static void name##_sv(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
-			      const void *restrict p_)                                                      \
-	{                                                                                                   \
-		const T x = *(const T *)a_;                                                                 \
-		const T *b = b_;                                                                            \
-		T *o = o_;                                                                                  \
-		const P p = *(const P *)p_;                                                                 \
-		size_t i = 0;                                                                               \
-		(void)p;                                                                                    \
-		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
-			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
-				o[i + j] = EXPR(x, b[i + j], p);                                            \
-		for (; i < n; i++)                                                                          \
-			o[i] = EXPR(x, b[i], p);                                                            \
-	}                                                                                                   \
+			      const void *restrict p_)                                                       \
+	{                                                                                                    \
+		const T x = *(const T *)a_;                                                                  \
+		const T *b = b_;                                                                             \
+		T *o = o_;                                                                                   \
+		const P p = *(const P *)p_;                                                                  \
+		size_t i = 0;                                                                                \
+		(void)p;                                                                                     \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                     \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                                \
+				o[i + j] = EXPR(x, b[i + j], p);                                             \
+		for (; i < n; i++)                                                                           \
+			o[i] = EXPR(x, b[i], p);                                                             \
+	}                                                                                                    \
 	static void name##_vs(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
-			      const void *restrict p_)                                                      \
-	{                                                                                                   \
-		const T *a = a_;                                                                            \
-		const T y = *(const T *)b_;                                                                 \
-		T *o = o_;                                                                                  \
-		const P p = *(const P *)p_;                                                                 \
-		size_t i = 0;                                                                               \
-		(void)p;                                                                                    \
-		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
-			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
-				o[i + j] = EXPR(a[i + j], y, p);                                            \
-		for (; i < n; i++)                                                                          \
-			o[i] = EXPR(a[i], y, p);                                                            \
-	}                                                                                                   \
+			      const void *restrict p_)                                                       \
+	{                                                                                                    \
+		const T *a = a_;                                                                             \
+		const T y = *(const T *)b_;                                                                  \
+		T *o = o_;                                                                                   \
+		const P p = *(const P *)p_;                                                                  \
+		size_t i = 0;                                                                                \
+		(void)p;                                                                                     \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                     \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                                \
+				o[i + j] = EXPR(a[i + j], y, p);                                             \
+		for (; i < n; i++)                                                                           \
+			o[i] = EXPR(a[i], y, p);                                                             \
+	}                                                                                                    \
 	static const bc_loops name##_loops = {name##_vv, name##_sv, name##_vs};
 
 /* Defines a static unary inner loop `name`: out[i] = EXPR(x) for elements
  * x of type T in and TO out (the parameter pointer is not read; variants
  * that need parameters write their own loop). */
-#define BC_DEFINE_UNARY(name, T, TO, EXPR)                                                                 \
-	static void name(const void *restrict in_, void *restrict o_, size_t n, const void *restrict p_)      \
-	{                                                                                                   \
-		const T *in = in_;                                                                          \
-		TO *o = o_;                                                                                 \
-		size_t i = 0;                                                                               \
-		(void)p_;                                                                                   \
-		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                    \
-			for (size_t j = 0; j < BC_BLOCK; j++)                                               \
-				o[i + j] = EXPR(in[i + j]);                                                 \
-		for (; i < n; i++)                                                                          \
-			o[i] = EXPR(in[i]);                                                                 \
+#define BC_DEFINE_UNARY(name, T, TO, EXPR)                                                                   \
+	static void name(const void *restrict in_, void *restrict o_, size_t n, const void *restrict p_)     \
+	{                                                                                                    \
+		const T *in = in_;                                                                           \
+		TO *o = o_;                                                                                  \
+		size_t i = 0;                                                                                \
+		(void)p_;                                                                                    \
+		for (; i + BC_BLOCK <= n; i += BC_BLOCK)                                                     \
+			for (size_t j = 0; j < BC_BLOCK; j++)                                                \
+				o[i + j] = EXPR(in[i + j]);                                                  \
+		for (; i < n; i++)                                                                           \
+			o[i] = EXPR(in[i]);                                                                  \
 	}
 
 #endif

@@ -27,13 +27,13 @@ enum {
 	CONCAT_OPT_AXIS = 0,
 	CONCAT_OPT_ACTIVATION = 1,
 	CONCAT_PARALLEL_MIN = 64 * 1024, /* output elements; fewer run on one thread */
-	CONCAT_TASK_ELEMS = 32 * 1024,   /* about this many elements per task */
+	CONCAT_TASK_ELEMS = 32 * 1024,	 /* about this many elements per task */
 };
 
 typedef struct concat_data {
-	int n;                 /* inputs */
-	int64_t outer;         /* output rows: product of the dims before the axis */
-	size_t out_row;        /* bytes of an output row: the sum of in_row */
+	int n;		       /* inputs */
+	int64_t outer;	       /* output rows: product of the dims before the axis */
+	size_t out_row;	       /* bytes of an output row: the sum of in_row */
 	int64_t rows_per_task; /* when split across threads */
 	size_t in_row[];       /* bytes of a row of each input (n entries) */
 } concat_data;
@@ -94,15 +94,18 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(t0->type));
 	if (node->op->has_options && node->op->options_type != CONCAT_OPTIONS)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "options are of type %d, not ConcatenationOptions (%d)",
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "options are of type %d, not ConcatenationOptions (%d)",
 				   node->op->options_type, CONCAT_OPTIONS);
 	axis = nn_opt_i32(node, CONCAT_OPT_AXIS, 0);
 	act = nn_opt_i8(node, CONCAT_OPT_ACTIVATION, NN_ACT_NONE);
 	if (act != NN_ACT_NONE)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "fused activation %d is not supported (TFLite accepts only NONE here)", act);
+				   "fused activation %d is not supported (TFLite accepts only NONE here)",
+				   act);
 	if (axis < -rank || axis >= rank)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "axis %d is out of range for rank %d", axis, rank);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "axis %d is out of range for rank %d", axis,
+				   rank);
 	if (axis < 0)
 		axis += rank;
 	for (int i = 0; i < node->n_inputs; i++) {
@@ -111,12 +114,13 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input %d is %s but input 0 is %s", i,
 					   nn_dtype_name(t->type), nn_dtype_name(t0->type));
 		if (t->rank != rank)
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input %d has rank %d but input 0 has rank %d", i,
-					   t->rank, rank);
+			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+					   "input %d has rank %d but input 0 has rank %d", i, t->rank, rank);
 		for (int k = 0; k < rank; k++)
 			if (k != axis && t->dims[k] != t0->dims[k])
 				return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-						   "input %d has %d in dimension %d but input 0 has %d (only axis %d may differ)",
+						   "input %d has %d in dimension %d but input 0 has %d (only "
+						   "axis %d may differ)",
 						   i, t->dims[k], k, t0->dims[k], axis);
 		sum += t->dims[axis];
 	}
@@ -130,7 +134,8 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 
 	d = nn_calloc(1, sizeof(*d) + sizeof(size_t) * (size_t)node->n_inputs);
 	if (!d)
-		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory for %d inputs", node->n_inputs);
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory for %d inputs",
+				   node->n_inputs);
 	node->data = d;
 	es = nn_dtype_size(t0->type);
 	d->n = node->n_inputs;
@@ -144,7 +149,7 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		d->in_row[i] = (size_t)nn_in(g, node, i)->dims[axis] * (size_t)inner * es;
 	d->out_row = (size_t)sum * (size_t)inner * es;
 	out_elems = d->outer * sum * inner;
-	d->rows_per_task = d->outer;
+	d->rows_per_task = d->outer > 0 ? d->outer : 1;
 	if (out_elems > CONCAT_PARALLEL_MIN && d->outer > 1) {
 		int64_t row_elems = sum * inner;
 		d->rows_per_task = CONCAT_TASK_ELEMS / row_elems + 1;
@@ -167,10 +172,11 @@ static nn_status concat_eval(const nn_node *node, nn_exec *ex)
 {
 	const concat_data *d = node->data;
 	concat_ctx c = {node, ex, nn_ex_out(ex, node, 0)->data};
-	int64_t n_tasks = (d->outer + d->rows_per_task - 1) / d->rows_per_task;
+	int64_t n_tasks;
 
 	if (d->out_row == 0 || d->outer == 0)
 		return NN_OK;
+	n_tasks = (d->outer + d->rows_per_task - 1) / d->rows_per_task;
 	if (n_tasks > 1)
 		nn_parallel_for(ex, (int)n_tasks, concat_task, &c);
 	else
@@ -179,8 +185,8 @@ static nn_status concat_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_concatenation = {
-	.name = "CONCATENATION",
-	.prepare = concat_prepare,
-	.eval = concat_eval,
-	.free = concat_free,
+    .name = "CONCATENATION",
+    .prepare = concat_prepare,
+    .eval = concat_eval,
+    .free = concat_free,
 };

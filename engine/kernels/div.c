@@ -13,7 +13,7 @@
 #include "broadcast.h"
 
 enum {
-	DIV_OPTIONS = 29,     /* BuiltinOptions union index of DivOptions */
+	DIV_OPTIONS = 29,	/* BuiltinOptions union index of DivOptions */
 	DIV_OPT_ACTIVATION = 0, /* DivOptions.fused_activation_function */
 };
 
@@ -58,8 +58,8 @@ static nn_status div_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_div = {
-	.name = "DIV",
-	.prepare = div_prepare,
-	.eval = bc_binary_eval,
-	.free = div_free,
+    .name = "DIV",
+    .prepare = div_prepare,
+    .eval = bc_binary_eval,
+    .free = div_free,
 };

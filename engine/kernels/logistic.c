@@ -49,8 +49,8 @@ static nn_status logistic_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_logistic = {
-	.name = "LOGISTIC",
-	.prepare = logistic_prepare,
-	.eval = bc_unary_eval,
-	.free = logistic_free,
+    .name = "LOGISTIC",
+    .prepare = logistic_prepare,
+    .eval = bc_unary_eval,
+    .free = logistic_free,
 };

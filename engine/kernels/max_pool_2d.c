@@ -45,8 +45,8 @@ static nn_status max_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_max_pool_2d = {
-	.name = "MAX_POOL_2D",
-	.prepare = max_prepare,
-	.eval = pool_eval,
-	.free = pool_free,
+    .name = "MAX_POOL_2D",
+    .prepare = max_prepare,
+    .eval = pool_eval,
+    .free = pool_free,
 };

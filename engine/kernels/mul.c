@@ -14,7 +14,7 @@
 #include "broadcast.h"
 
 enum {
-	MUL_OPTIONS = 21,     /* BuiltinOptions union index of MulOptions */
+	MUL_OPTIONS = 21,	/* BuiltinOptions union index of MulOptions */
 	MUL_OPT_ACTIVATION = 0, /* MulOptions.fused_activation_function */
 };
 
@@ -45,7 +45,8 @@ static nn_status mul_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	node->data = d; /* released by mul_free, also when prepare fails */
 	d->bc.params = &d->act;
-	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), MUL_OPTIONS, &d->bc, err)) != NN_OK)
+	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), MUL_OPTIONS, &d->bc, err)) !=
+	    NN_OK)
 		return st;
 	act = nn_opt_i8(node, MUL_OPT_ACTIVATION, NN_ACT_NONE);
 	switch (nn_out(g, node, 0)->type) {
@@ -68,8 +69,8 @@ static nn_status mul_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_mul = {
-	.name = "MUL",
-	.prepare = mul_prepare,
-	.eval = bc_binary_eval,
-	.free = mul_free,
+    .name = "MUL",
+    .prepare = mul_prepare,
+    .eval = bc_binary_eval,
+    .free = mul_free,
 };

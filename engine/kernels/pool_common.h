@@ -42,18 +42,18 @@ enum {
 	POOL_OPT_ACTIVATION = 5,
 	POOL_PADDING_SAME = 0,
 	POOL_PADDING_VALID = 1,
-	POOL_BLOCK = 16,                /* channels per fixed-size block */
-	POOL_PARALLEL_MIN = 64 * 1024,  /* work (outputs x window) run on one thread */
-	POOL_TASK_WORK = 32 * 1024,     /* about this much work per task */
+	POOL_BLOCK = 16,	       /* channels per fixed-size block */
+	POOL_PARALLEL_MIN = 64 * 1024, /* work (outputs x window) run on one thread */
+	POOL_TASK_WORK = 32 * 1024,    /* about this much work per task */
 };
 
 typedef struct pool_params {
-	int n, ih, iw, c;    /* input NHWC */
-	int oh, ow;          /* output rows and columns */
-	int kh, kw;          /* window */
-	int sh, sw;          /* strides */
-	int pad_h, pad_w;    /* padding before (top, left) */
-	float lo, hi;        /* fused activation clamp (float32) */
+	int n, ih, iw, c; /* input NHWC */
+	int oh, ow;	  /* output rows and columns */
+	int kh, kw;	  /* window */
+	int sh, sw;	  /* strides */
+	int pad_h, pad_w; /* padding before (top, left) */
+	float lo, hi;	  /* fused activation clamp (float32) */
 } pool_params;
 
 typedef void (*pool_row_fn)(const pool_params *p, const void *in, void *out, int b, int oy);
@@ -158,10 +158,12 @@ static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
 	if (in->rank != 4)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)", in->rank);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)",
+				   in->rank);
 	if (node->op->has_options && node->op->options_type != POOL_OPTIONS)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "options are of type %d, not Pool2DOptions (%d)",
-				   node->op->options_type, POOL_OPTIONS);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "options are of type %d, not Pool2DOptions (%d)", node->op->options_type,
+				   POOL_OPTIONS);
 	d = nn_calloc(1, sizeof(*d));
 	if (!d)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
@@ -174,11 +176,14 @@ static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out
 	p->kh = nn_opt_i32(node, POOL_OPT_FILTER_H, 0);
 	act = nn_opt_i8(node, POOL_OPT_ACTIVATION, NN_ACT_NONE);
 	if (padding != POOL_PADDING_SAME && padding != POOL_PADDING_VALID)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "padding %d is neither SAME (0) nor VALID (1)", padding);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "padding %d is neither SAME (0) nor VALID (1)", padding);
 	if (p->sh <= 0 || p->sw <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "stride %dx%d (h x w) must be positive", p->sh, p->sw);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "stride %dx%d (h x w) must be positive",
+				   p->sh, p->sw);
 	if (p->kh <= 0 || p->kw <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "filter %dx%d (h x w) must be positive", p->kh, p->kw);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "filter %dx%d (h x w) must be positive",
+				   p->kh, p->kw);
 	if ((st = nn_activation_range_f32(node, act, &p->lo, &p->hi, err)) != NN_OK)
 		return st;
 	p->n = in->dims[0];
@@ -186,14 +191,16 @@ static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out
 	p->iw = in->dims[2];
 	p->c = in->dims[3];
 	if (p->ih <= 0 || p->iw <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input is %dx%d; nothing to pool", p->ih, p->iw);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input is %dx%d; nothing to pool", p->ih,
+				   p->iw);
 	p->oh = pool_out_size(padding, p->ih, p->kh, p->sh, &p->pad_h);
 	p->ow = pool_out_size(padding, p->iw, p->kw, p->sw, &p->pad_w);
 	if (p->oh == 0 || p->ow == 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "%s padding of a %dx%d input with a %dx%d filter and stride %dx%d gives no output",
-				   padding == POOL_PADDING_SAME ? "SAME" : "VALID", p->ih, p->iw, p->kh, p->kw, p->sh,
-				   p->sw);
+		return nn_node_err(
+		    node, err, NN_ERR_BAD_MODEL,
+		    "%s padding of a %dx%d input with a %dx%d filter and stride %dx%d gives no output",
+		    padding == POOL_PADDING_SAME ? "SAME" : "VALID", p->ih, p->iw, p->kh, p->kw, p->sh,
+		    p->sw);
 	dims[0] = p->n;
 	dims[1] = p->oh;
 	dims[2] = p->ow;
@@ -201,7 +208,8 @@ static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out
 	if ((st = nn_set_output(g, node, 0, in->type, 4, dims, err)) != NN_OK)
 		return st;
 	/* work of one row: its outputs times the taps of a window (at most) */
-	work = (int64_t)p->ow * p->c * ((int64_t)(p->kh < p->ih ? p->kh : p->ih) * (p->kw < p->iw ? p->kw : p->iw));
+	work = (int64_t)p->ow * p->c *
+	       ((int64_t)(p->kh < p->ih ? p->kh : p->ih) * (p->kw < p->iw ? p->kw : p->iw));
 	d->rows_per_task = (int64_t)p->n * p->oh > 0 ? (int64_t)p->n * p->oh : 1;
 	if (work * p->n * p->oh > POOL_PARALLEL_MIN)
 		d->rows_per_task = POOL_TASK_WORK / work + 1;

@@ -35,8 +35,8 @@ static nn_status rsqrt_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_rsqrt = {
-	.name = "RSQRT",
-	.prepare = rsqrt_prepare,
-	.eval = bc_unary_eval,
-	.free = rsqrt_free,
+    .name = "RSQRT",
+    .prepare = rsqrt_prepare,
+    .eval = bc_unary_eval,
+    .free = rsqrt_free,
 };

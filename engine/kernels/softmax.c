@@ -24,12 +24,12 @@ enum {
 	SOFTMAX_OPTIONS = 9, /* BuiltinOptions union index of SoftmaxOptions */
 	SOFTMAX_OPT_BETA = 0,
 	SOFTMAX_PARALLEL_MIN = 64 * 1024, /* elements; fewer run on one thread */
-	SOFTMAX_TASK_ELEMS = 16 * 1024,   /* about this many elements per task */
+	SOFTMAX_TASK_ELEMS = 16 * 1024,	  /* about this many elements per task */
 };
 
 typedef struct softmax_data {
-	int64_t rows;     /* product of all dims but the last */
-	int64_t depth;    /* last dim */
+	int64_t rows;  /* product of all dims but the last */
+	int64_t depth; /* last dim */
 	float beta;
 	int64_t rows_per_task;
 	void (*row)(const struct softmax_data *d, const void *in, void *out, int64_t r); /* per dtype */
@@ -81,8 +81,9 @@ static nn_status softmax_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if (in->rank < 1)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input is a scalar; softmax needs rank >= 1");
 	if (node->op->has_options && node->op->options_type != SOFTMAX_OPTIONS)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "options are of type %d, not SoftmaxOptions (%d)",
-				   node->op->options_type, SOFTMAX_OPTIONS);
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "options are of type %d, not SoftmaxOptions (%d)", node->op->options_type,
+				   SOFTMAX_OPTIONS);
 	if ((st = nn_set_output(g, node, 0, in->type, in->rank, in->dims, err)) != NN_OK)
 		return st;
 	d = nn_calloc(1, sizeof(*d));
@@ -127,8 +128,8 @@ static nn_status softmax_eval(const nn_node *node, nn_exec *ex)
 }
 
 const nn_kernel nn_k_softmax = {
-	.name = "SOFTMAX",
-	.prepare = softmax_prepare,
-	.eval = softmax_eval,
-	.free = softmax_free,
+    .name = "SOFTMAX",
+    .prepare = softmax_prepare,
+    .eval = softmax_eval,
+    .free = softmax_free,
 };

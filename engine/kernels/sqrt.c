@@ -36,8 +36,8 @@ static nn_status sqrt_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_sqrt = {
-	.name = "SQRT",
-	.prepare = sqrt_prepare,
-	.eval = bc_unary_eval,
-	.free = sqrt_free,
+    .name = "SQRT",
+    .prepare = sqrt_prepare,
+    .eval = bc_unary_eval,
+    .free = sqrt_free,
 };

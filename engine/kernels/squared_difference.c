@@ -45,8 +45,8 @@ static nn_status sqdiff_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_squared_difference = {
-	.name = "SQUARED_DIFFERENCE",
-	.prepare = sqdiff_prepare,
-	.eval = bc_binary_eval,
-	.free = sqdiff_free,
+    .name = "SQUARED_DIFFERENCE",
+    .prepare = sqdiff_prepare,
+    .eval = bc_binary_eval,
+    .free = sqdiff_free,
 };

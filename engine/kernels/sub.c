@@ -14,7 +14,7 @@
 #include "broadcast.h"
 
 enum {
-	SUB_OPTIONS = 28,     /* BuiltinOptions union index of SubOptions */
+	SUB_OPTIONS = 28,	/* BuiltinOptions union index of SubOptions */
 	SUB_OPT_ACTIVATION = 0, /* SubOptions.fused_activation_function */
 };
 
@@ -45,7 +45,8 @@ static nn_status sub_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	node->data = d; /* released by sub_free, also when prepare fails */
 	d->bc.params = &d->act;
-	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), SUB_OPTIONS, &d->bc, err)) != NN_OK)
+	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), SUB_OPTIONS, &d->bc, err)) !=
+	    NN_OK)
 		return st;
 	act = nn_opt_i8(node, SUB_OPT_ACTIVATION, NN_ACT_NONE);
 	switch (nn_out(g, node, 0)->type) {
@@ -68,8 +69,8 @@ static nn_status sub_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_sub = {
-	.name = "SUB",
-	.prepare = sub_prepare,
-	.eval = bc_binary_eval,
-	.free = sub_free,
+    .name = "SUB",
+    .prepare = sub_prepare,
+    .eval = bc_binary_eval,
+    .free = sub_free,
 };

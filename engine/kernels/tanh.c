@@ -35,8 +35,8 @@ static nn_status tanh_prepare(nn_graph *g, nn_node *node, nn_err *err)
 }
 
 const nn_kernel nn_k_tanh = {
-	.name = "TANH",
-	.prepare = tanh_prepare,
-	.eval = bc_unary_eval,
-	.free = tanh_free,
+    .name = "TANH",
+    .prepare = tanh_prepare,
+    .eval = bc_unary_eval,
+    .free = tanh_free,
 };
