@@ -14,6 +14,7 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* cmd_serve.c: the HTTP daemon */
 int cmd_predict(int argc, char **argv);
 
 /* A model opened and prepared: free with cli_model_close. */

@@ -16,6 +16,9 @@ static void usage(FILE *f)
 		"usage: liteserve COMMAND [options]\n"
 		"\n"
 		"commands:\n"
+		"  serve [--port N] [--model-repository DIR] [--config F] ...\n"
+		"                                       serve the model repository over HTTP (task\n"
+		"                                       endpoints, KServe v2, TF Serving REST, /metrics)\n"
 		"  inspect MODEL.tflite                 describe a model as JSON (inputs, outputs, ops)\n"
 		"  run MODEL.tflite --input F.bin ... --out DIR\n"
 		"                                       run raw input tensors; write DIR/output_<i>.bin\n"
@@ -36,6 +39,8 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "inspect"))
 		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
