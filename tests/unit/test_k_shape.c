@@ -5,9 +5,11 @@
  * the reader, graph and session.  Oracles are written here from TFLite's
  * definitions, not from our kernels:
  *   - resize bilinear: the reference formula per output element (source
- *     coordinate, floor/ceil clamped to [0, in-1], unclamped fraction);
- *     tolerance 1e-6 of the sum of |terms| (the kernel follows the same float
- *     order, so in practice the bytes are equal);
+ *     coordinate, floor/ceil clamped to [0, in-1], unclamped fraction) in
+ *     double; tolerance 1e-6 of the sum of |terms|.  A second test checks
+ *     bit-exactness with the expression of TFLite's optimized float kernel
+ *     (weights multiplied first, accumulated into 0 in the order 00, 01,
+ *     10, 11; its own averaging kernel for exact 2x upsampling);
  *   - resize nearest: the reference index rule; copies, so exact;
  *   - mean: a double sum divided by the count; tolerance 1e-5 of the mean
  *     of |x| (float accumulation error of up to a few thousand terms);
@@ -503,14 +505,97 @@ START_TEST(test_resize_bilinear)
 }
 END_TEST
 
+/* TFLite's optimized float kernel, element by element: the exact float
+ * expression (so the comparison is bit for bit). */
+static float bilinear_tflite_opt(const rs_case *k, const float *in, int b, int y, int x, int c)
+{
+#define AT(yy, xx) in[(((size_t)b * k->ih + (yy)) * k->iw + (xx)) * k->c + c]
+	if (!k->align && !k->half && k->oh == 2 * k->ih && k->ow == 2 * k->iw) {
+		int y0 = y / 2, x0 = x / 2;
+		int y1 = y0 + 1 < k->ih ? y0 + 1 : k->ih - 1, x1 = x0 + 1 < k->iw ? x0 + 1 : k->iw - 1;
+		float left;
+		if (!(y & 1))
+			return (x & 1) ? (AT(y0, x0) + AT(y0, x1)) / 2 : AT(y0, x0);
+		left = (AT(y0, x0) + AT(y1, x0)) / 2;
+		return (x & 1) ? (left + ((AT(y0, x1) + AT(y1, x1)) / 2)) / 2 : left;
+	}
+	{
+		float sy = (float)k->ih / (float)k->oh, sx = (float)k->iw / (float)k->ow, fy, fx, dy, dx;
+		int y0, y1, x0, x1;
+		if (k->align && k->oh > 1)
+			sy = (float)(k->ih - 1) / (float)(k->oh - 1);
+		if (k->align && k->ow > 1)
+			sx = (float)(k->iw - 1) / (float)(k->ow - 1);
+		fy = k->half ? ((float)y + 0.5f) * sy - 0.5f : (float)y * sy;
+		fx = k->half ? ((float)x + 0.5f) * sx - 0.5f : (float)x * sx;
+		y0 = (int)floorf(fy) < 0 ? 0 : (int)floorf(fy);
+		x0 = (int)floorf(fx) < 0 ? 0 : (int)floorf(fx);
+		y1 = (int)ceilf(fy) > k->ih - 1 ? k->ih - 1 : (int)ceilf(fy);
+		x1 = (int)ceilf(fx) > k->iw - 1 ? k->iw - 1 : (int)ceilf(fx);
+		dy = fy - (float)y0;
+		dx = fx - (float)x0;
+		float acc = 0.0f;
+		acc += AT(y0, x0) * ((1 - dy) * (1 - dx));
+		acc += AT(y0, x1) * ((1 - dy) * dx);
+		acc += AT(y1, x0) * (dy * (1 - dx));
+		acc += AT(y1, x1) * (dy * dx);
+		return acc;
+	}
+#undef AT
+}
+
+START_TEST(test_resize_bilinear_f32_exact)
+{
+	static const rs_case cases[] = {
+	    {1, 4, 5, 3, 8, 10, false, false, 1}, /* exact 2x: the averaging kernel */
+	    {2, 3, 1, 7, 6, 2, false, false, 2},  /* 2x with a width of 1 */
+	    {1, 4, 5, 3, 8, 10, false, true, 1},  /* 2x with half pixels: generic */
+	    {1, 4, 5, 3, 8, 10, true, false, 2},  /* 2x with align corners: generic */
+	    {2, 33, 33, 5, 129, 129, true, false, 2}, {1, 7, 3, 9, 5, 11, false, true, 1},
+	    {1, 6, 6, 17, 13, 1, false, false, 1},
+	};
+	uint32_t seed = 4321;
+
+	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		const rs_case *k = &cases[t];
+		size_t ni = (size_t)k->n * k->ih * k->iw * k->c;
+		float *in = malloc(ni * sizeof(float));
+		ts_model m;
+		const float *got;
+		char desc[128];
+
+		snprintf(desc, sizeof(desc), "exact bilinear case %zu", t);
+		fill(&seed, in, ni);
+		load_ok(&m, resize_model(OP_RESIZE_BILINEAR, k, NN_F32, true), k->threads, desc);
+		memcpy(nn_session_input(m.session, 0)->data, in, ni * sizeof(float));
+		invoke_ok(&m, desc);
+		got = nn_session_output(m.session, 0)->data;
+		for (int b = 0; b < k->n; b++)
+			for (int y = 0; y < k->oh; y++)
+				for (int x = 0; x < k->ow; x++)
+					for (int c = 0; c < k->c; c++) {
+						size_t o = (((size_t)b * k->oh + y) * k->ow + x) * k->c + c;
+						float want = bilinear_tflite_opt(k, in, b, y, x, c);
+						ck_assert_msg(memcmp(&got[o], &want, sizeof(float)) == 0,
+							      "%s: (%d,%d,%d,%d) is %.9g, want %.9g", desc, b,
+							      y, x, c, got[o], want);
+					}
+		ts_model_free(&m);
+		free(in);
+	}
+}
+END_TEST
+
 START_TEST(test_resize_bilinear_refusals)
 {
 	rs_case k = {1, 4, 5, 3, 8, 8, true, true, 1};
 	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_F32, false),
 		       "align_corners and half_pixel_centers", "both modes");
 	k.half = false;
-	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_U8, false), "uint8 is not supported yet",
-		       "uint8");
+	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_I16, false), "int16 is not supported",
+		       "int16");
+	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_U8, false), "no quantization parameters",
+		       "uint8 without quantization");
 	k.oh = 0;
 	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_F32, false), "must be positive", "size 0");
 	{
@@ -751,7 +836,15 @@ START_TEST(test_mean_refusals)
 	y = tb_tensor(b, "y", NN_I8, 0, NULL, NULL, 0, NULL);
 	tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	expect_refused(b, "int8 is not supported yet", "int8 mean");
+	expect_refused(b, "no quantization parameters", "int8 mean without quantization");
+
+	b = tb_new();
+	x = tb_tensor(b, "x", NN_I16, 4, (int32_t[]){1, 2, 2, 3}, NULL, 0, NULL);
+	a = tb_tensor(b, "axes", NN_I32, 1, (int32_t[]){2}, (int32_t[]){1, 2}, 8, NULL);
+	y = tb_tensor(b, "y", NN_I16, 0, NULL, NULL, 0, NULL);
+	tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, 0, NULL);
+	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
+	expect_refused(b, "input type int16 is not supported", "int16 mean");
 }
 END_TEST
 
@@ -1109,6 +1202,7 @@ int main(void)
 	tcase_add_test(tc, test_squeeze);
 	tcase_add_test(tc, test_squeeze_refusals);
 	tcase_add_test(tc, test_resize_bilinear);
+	tcase_add_test(tc, test_resize_bilinear_f32_exact);
 	tcase_add_test(tc, test_resize_bilinear_refusals);
 	tcase_add_test(tc, test_resize_nearest);
 	tcase_add_test(tc, test_resize_nearest_refusals);
