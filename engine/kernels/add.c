@@ -8,8 +8,14 @@
  * clamp; NONE is the full int32 range.  The sum wraps like the hardware's
  * two's complement instead of being undefined behaviour in C: the values
  * come from the model and a hostile file must not be able to trigger UB.
- * Integer quantized (uint8/int8) variants will be added here as further
- * loops chosen in prepare by dtype.
+ * uint8/int8 (MobileNet v2's residual ADDs, MoveNet's broadcast ADDs):
+ * TFLite's general 8-bit addition, shared with SUB (broadcast.h, bc_qadd):
+ * both inputs rescaled to a common scale with 20 bits of headroom, summed,
+ * rescaled to the output with gemmlowp's double rounding, clamped by the
+ * fused activation in the output's integers.  TFLite's optimized and
+ * reference 8-bit ADD compute the same per element (its SIMD paths round
+ * exactly like the scalar one); so do our plain C loop and the AVX2 one
+ * chosen when the CPU has it (broadcast_avx2.c).
  */
 #include <stdint.h>
 
@@ -23,7 +29,8 @@ enum {
 
 typedef struct add_data {
 	bc_binary bc; /* first: bc_binary_eval reads node->data as a bc_binary */
-	bc_act act;   /* the clamp, read by the loops through bc.params */
+	bc_act act;   /* float32/int32: the clamp, read by the loops through bc.params */
+	bc_qadd q;    /* uint8/int8: multipliers, offsets and clamp (bc.params points here) */
 } add_data;
 
 #define ADD_F32(x, y, p) nn_clampf((x) + (y), (p).lo, (p).hi)
@@ -41,6 +48,7 @@ static void add_free(void *p)
 static nn_status add_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
 	add_data *d = nn_calloc(1, sizeof(*d));
+	unsigned types;
 	int act;
 	nn_status st;
 
@@ -48,8 +56,8 @@ static nn_status add_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	node->data = d; /* released by add_free, also when prepare fails */
 	d->bc.params = &d->act;
-	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), ADD_OPTIONS, &d->bc, err)) !=
-	    NN_OK)
+	types = BC_TYPE(NN_F32) | BC_TYPE(NN_I32) | BC_TYPE(NN_U8) | BC_TYPE(NN_I8);
+	if ((st = bc_binary_prepare(g, node, types, ADD_OPTIONS, &d->bc, err)) != NN_OK)
 		return st;
 	act = nn_opt_i8(node, ADD_OPT_ACTIVATION, NN_ACT_NONE);
 	switch (nn_out(g, node, 0)->type) {
@@ -63,6 +71,13 @@ static nn_status add_prepare(nn_graph *g, nn_node *node, nn_err *err)
 			return st;
 		bc_binary_choose(&d->bc, &add_i32_loops);
 		break;
+	case NN_U8:
+	case NN_I8:
+		if ((st = bc_qadd_prepare(g, node, act, 1, &d->q, err)) != NN_OK)
+			return st;
+		d->bc.params = &d->q;
+		bc_qadd_choose(node, &d->bc, nn_out(g, node, 0)->type);
+		return NN_OK;
 	default: /* bc_binary_prepare accepted only the types above */
 		return nn_node_err(node, err, NN_ERR_INTERNAL, "no loop for type %s",
 				   nn_dtype_name(nn_out(g, node, 0)->type));

@@ -7,10 +7,12 @@
  * start and end inside a stretch, which is how large single-run outputs
  * (equal shapes, a scalar) are still split over threads.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "broadcast.h"
+#include "cpu.h"
 
 bool bc_shape(int ra, const int32_t *da, int rb, const int32_t *db, int *out_rank, int32_t *out_dims)
 {
@@ -115,6 +117,8 @@ static void shape_str(char *buf, size_t len, const nn_tensor *t)
 		snprintf(buf + k, len - k, "]");
 }
 
+static void bc_plan_tile(bc_plan *p);
+
 nn_status bc_binary_prepare(nn_graph *g, nn_node *node, unsigned types, int options_type, bc_binary *d,
 			    nn_err *err)
 {
@@ -147,16 +151,43 @@ nn_status bc_binary_prepare(nn_graph *g, nn_node *node, unsigned types, int opti
 		return st;
 	bc_plan_init(&d->plan, a->rank, a->dims, b->rank, b->dims, ro, dout);
 	d->plan.esize_a = d->plan.esize_b = d->plan.esize_out = nn_dtype_size(a->type);
+	bc_plan_tile(&d->plan);
+	if (d->plan.tile_rows > 1)
+		node->scratch_bytes =
+		    (size_t)(d->plan.tile_rows * d->plan.dims[d->plan.rank - 1]) * d->plan.esize_a;
 	return NN_OK;
 }
 
-/* Output elements [s, e) of a binary op. */
-static void bc_binary_range(const bc_binary *d, const char *a, const char *b, char *out, int64_t s, int64_t e)
+/* Decides the tiling of short VV runs (broadcast.h).  With kind VV, the
+ * innermost merged dim advances both inputs, so along the next one exactly
+ * one input is broadcast (else the two dims would have merged) and the
+ * other moves by whole contiguous rows. */
+static void bc_plan_tile(bc_plan *p)
+{
+	const int r = p->rank;
+	int64_t n, k;
+
+	p->tile_rows = 0;
+	if (r < 2 || p->kind != BC_VV || p->count == 0)
+		return;
+	n = p->dims[r - 1];
+	if (n >= BC_TILE_MIN)
+		return;
+	k = (BC_TILE_ELEMS + n - 1) / n;
+	p->tile_rows = k < p->dims[r - 2] ? k : p->dims[r - 2];
+	p->tile_b = p->sb[r - 2] == 0;
+}
+
+/* Output elements [s, e) of a binary op; scratch is the thread's
+ * (used by tiled plans). */
+static void bc_binary_range(const bc_binary *d, const char *a, const char *b, char *out, int64_t s, int64_t e,
+			    void *scratch)
 {
 	const bc_plan *p = &d->plan;
 	const int r = p->rank;
 	const int64_t inner = p->dims[r - 1], ia = p->sa[r - 1], ib = p->sb[r - 1];
 	int64_t idx[NN_MAX_RANK], oa = 0, ob = 0, row = s / inner, col = s % inner;
+	const char *tiled = NULL; /* the row now tiled in scratch, if any */
 
 	for (int i = r - 2; i >= 0; i--) {
 		idx[i] = row % p->dims[i];
@@ -165,21 +196,46 @@ static void bc_binary_range(const bc_binary *d, const char *a, const char *b, ch
 		ob += idx[i] * p->sb[i];
 	}
 	while (s < e) {
-		int64_t n = inner - col < e - s ? inner - col : e - s;
+		int64_t n = inner - col < e - s ? inner - col : e - s, rows = 1;
+		const char *pa = a + (size_t)(oa + col * ia) * p->esize_a;
+		const char *pb = b + (size_t)(ob + col * ib) * p->esize_b;
 
-		d->run(a + (size_t)(oa + col * ia) * p->esize_a, b + (size_t)(ob + col * ib) * p->esize_b,
-		       out + (size_t)s * p->esize_out, (size_t)n, d->params);
+		if (p->tile_rows > 1 && col == 0) {
+			/* whole rows left in this dim and in the range, at most tile_rows */
+			int64_t m = p->dims[r - 2] - idx[r - 2];
+			m = m < p->tile_rows ? m : p->tile_rows;
+			m = m < (e - s) / inner ? m : (e - s) / inner;
+			if (m > 1) {
+				const char *src = p->tile_b ? pb : pa;
+				const size_t row_bytes = (size_t)inner * p->esize_a;
+
+				if (tiled != src) { /* the repeated row changed: tile it again */
+					for (int64_t k = 0; k < p->tile_rows; k++)
+						memcpy((char *)scratch + (size_t)k * row_bytes, src,
+						       row_bytes);
+					tiled = src;
+				}
+				if (p->tile_b)
+					pb = scratch;
+				else
+					pa = scratch;
+				rows = m;
+				n = m * inner;
+			}
+		}
+		d->run(pa, pb, out + (size_t)s * p->esize_out, (size_t)n, d->params);
 		s += n;
 		col = 0;
-		for (int i = r - 2; i >= 0; i--) { /* next row: odometer over the outer dims */
-			oa += p->sa[i];
-			ob += p->sb[i];
-			if (++idx[i] < p->dims[i])
-				break;
-			oa -= p->sa[i] * p->dims[i];
-			ob -= p->sb[i] * p->dims[i];
-			idx[i] = 0;
-		}
+		for (int64_t k = 0; k < rows; k++)
+			for (int i = r - 2; i >= 0; i--) { /* next row: odometer over the outer dims */
+				oa += p->sa[i];
+				ob += p->sb[i];
+				if (++idx[i] < p->dims[i])
+					break;
+				oa -= p->sa[i] * p->dims[i];
+				ob -= p->sb[i] * p->dims[i];
+				idx[i] = 0;
+			}
 	}
 }
 
@@ -188,6 +244,7 @@ typedef struct bc_ctx {
 	const void *a, *b; /* a is the only input of a unary op */
 	void *out;
 	int64_t count;
+	nn_exec *ex; /* for per-thread scratch */
 } bc_ctx;
 
 static void bc_binary_task(void *ctx_, int task, int thread)
@@ -195,8 +252,8 @@ static void bc_binary_task(void *ctx_, int task, int thread)
 	const bc_ctx *c = ctx_;
 	int64_t s = (int64_t)task * BC_TASK_ELEMS, e = s + BC_TASK_ELEMS;
 
-	(void)thread;
-	bc_binary_range(c->node->data, c->a, c->b, c->out, s, e < c->count ? e : c->count);
+	bc_binary_range(c->node->data, c->a, c->b, c->out, s, e < c->count ? e : c->count,
+			nn_ex_scratch(c->ex, thread));
 }
 
 static int bc_n_tasks(int64_t count)
@@ -207,14 +264,18 @@ static int bc_n_tasks(int64_t count)
 nn_status bc_binary_eval(const nn_node *node, nn_exec *ex)
 {
 	const bc_binary *d = node->data;
-	bc_ctx c = {node, nn_ex_in(ex, node, 0)->data, nn_ex_in(ex, node, 1)->data,
-		    nn_ex_out(ex, node, 0)->data, d->plan.count};
+	bc_ctx c = {node,
+		    nn_ex_in(ex, node, 0)->data,
+		    nn_ex_in(ex, node, 1)->data,
+		    nn_ex_out(ex, node, 0)->data,
+		    d->plan.count,
+		    ex};
 	int n_tasks = bc_n_tasks(d->plan.count);
 
 	if (d->plan.count == 0)
 		return NN_OK;
 	if (n_tasks == 1)
-		bc_binary_range(d, c.a, c.b, c.out, 0, d->plan.count);
+		bc_binary_range(d, c.a, c.b, c.out, 0, d->plan.count, nn_ex_scratch(ex, 0));
 	else
 		nn_parallel_for(ex, n_tasks, bc_binary_task, &c);
 	return NN_OK;
@@ -254,7 +315,7 @@ static void bc_unary_task(void *ctx_, int task, int thread)
 nn_status bc_unary_eval(const nn_node *node, nn_exec *ex)
 {
 	const bc_unary *d = node->data;
-	bc_ctx c = {node, nn_ex_in(ex, node, 0)->data, NULL, nn_ex_out(ex, node, 0)->data, d->count};
+	bc_ctx c = {node, nn_ex_in(ex, node, 0)->data, NULL, nn_ex_out(ex, node, 0)->data, d->count, ex};
 	int n_tasks = bc_n_tasks(d->count);
 
 	if (d->count == 0)
@@ -264,4 +325,167 @@ nn_status bc_unary_eval(const nn_node *node, nn_exec *ex)
 	else
 		nn_parallel_for(ex, n_tasks, bc_unary_task, &c);
 	return NN_OK;
+}
+
+/* --- quantized helpers ------------------------------------------------------ */
+
+nn_status bc_quant_of(const nn_node *node, const nn_tensor *t, const char *what, float *scale, int32_t *zp,
+		      nn_err *err)
+{
+	nn_status st = qm_check_quant(node, t, what, false, err);
+
+	if (st != NN_OK)
+		return st;
+	if (t->quant->n != 1)
+		return nn_node_err(
+		    node, err, NN_ERR_UNSUPPORTED,
+		    "%s '%s' is quantized per axis (%d scales); only per-tensor quantization is "
+		    "supported here",
+		    what, t->name, t->quant->n);
+	*scale = t->quant->scale[0];
+	*zp = (int32_t)t->quant->zero_point[0];
+	return NN_OK;
+}
+
+nn_status bc_qadd_prepare(nn_graph *g, nn_node *node, int act, int sign, bc_qadd *p, nn_err *err)
+{
+	const nn_tensor *a = nn_in(g, node, 0), *b = nn_in(g, node, 1), *out = nn_out(g, node, 0);
+	float sa, sb, so;
+	int32_t za, zb, zo, qmin, qmax;
+	double twice_max, ra, rb, ro;
+	nn_status st;
+
+	if ((st = bc_quant_of(node, a, "input 0", &sa, &za, err)) != NN_OK ||
+	    (st = bc_quant_of(node, b, "input 1", &sb, &zb, err)) != NN_OK ||
+	    (st = bc_quant_of(node, out, "output", &so, &zo, err)) != NN_OK)
+		return st;
+	qm_dtype_range(out->type, &qmin, &qmax);
+	p->off_a = -za;
+	p->off_b = -zb;
+	p->off_out = zo;
+	p->left_shift = 20;
+	/* TFLite computes these in double from the float scales: 2 * max is
+	 * exact, the quotients are rounded once each */
+	twice_max = 2.0 * (double)(sa > sb ? sa : sb);
+	ra = (double)sa / twice_max;
+	rb = (double)sb / twice_max;
+	ro = twice_max / ((double)(1 << p->left_shift) * (double)so);
+	qm_quantize_multiplier(ra, &p->mul_a, &p->shift_a);
+	qm_quantize_multiplier(rb, &p->mul_b, &p->shift_b);
+	if (!qm_quantize_multiplier(ro, &p->mul_out, &p->shift_out) || p->shift_out > 0)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "output scale %g is too small for input scales %g and %g (rescaling "
+				   "multiplier %g must be below 1)",
+				   (double)so, (double)sa, (double)sb, ro);
+	p->mul_b *= sign;
+	bc_qadd_tables(p, out->type);
+	return qm_activation_range(node, act, so, zo, qmin, qmax, &p->lo, &p->hi, err);
+}
+
+void bc_qadd_tables(bc_qadd *p, nn_dtype t)
+{
+	int32_t qmin, qmax;
+
+	qm_dtype_range(t, &qmin, &qmax);
+	for (int32_t q = qmin; q <= qmax; q++) {
+		p->tab_a[(uint8_t)q] =
+		    qm_mul_double((q + p->off_a) * (1 << p->left_shift), p->mul_a, p->shift_a);
+		p->tab_b[(uint8_t)q] =
+		    qm_mul_double((q + p->off_b) * (1 << p->left_shift), p->mul_b, p->shift_b);
+	}
+}
+
+/* The ADD/SUB loops take the parameters by pointer (BC_DEFINE_BINARY's
+ * copy would move the 2 KB of tables on every call). */
+#define QADD_LOOPS(name, T)                                                                                  \
+	static void name##_vv(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
+			      const void *restrict p_)                                                       \
+	{                                                                                                    \
+		const T *a = a_, *b = b_;                                                                    \
+		T *o = o_;                                                                                   \
+		for (size_t i = 0; i < n; i++)                                                               \
+			o[i] = (T)bc_qadd_elem(a[i], b[i], p_);                                              \
+	}                                                                                                    \
+	static void name##_sv(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
+			      const void *restrict p_)                                                       \
+	{                                                                                                    \
+		const T x = *(const T *)a_, *b = b_;                                                         \
+		T *o = o_;                                                                                   \
+		for (size_t i = 0; i < n; i++)                                                               \
+			o[i] = (T)bc_qadd_elem(x, b[i], p_);                                                 \
+	}                                                                                                    \
+	static void name##_vs(const void *restrict a_, const void *restrict b_, void *restrict o_, size_t n, \
+			      const void *restrict p_)                                                       \
+	{                                                                                                    \
+		const T *a = a_, y = *(const T *)b_;                                                         \
+		T *o = o_;                                                                                   \
+		for (size_t i = 0; i < n; i++)                                                               \
+			o[i] = (T)bc_qadd_elem(a[i], y, p_);                                                 \
+	}                                                                                                    \
+	static const bc_loops name##_loops = {name##_vv, name##_sv, name##_vs};
+QADD_LOOPS(qadd_u8, uint8_t)
+QADD_LOOPS(qadd_i8, int8_t)
+
+const bc_loops *bc_qadd_loops(nn_dtype t)
+{
+	return t == NN_U8 ? &qadd_u8_loops : &qadd_i8_loops;
+}
+
+void bc_qadd_choose(nn_node *node, bc_binary *d, nn_dtype t)
+{
+	const bool fast = nn_cpu_avx2() && !nn_force_reference();
+
+	bc_binary_choose(d, fast ? bc_qadd_loops_avx2(t) : bc_qadd_loops(t));
+	node->impl = fast ? "avx2" : "ref";
+}
+
+#define BC_QMUL_U8(x, y, p) ((uint8_t)bc_qmul_elem((x), (y), &(p)))
+BC_DEFINE_BINARY(qmul_u8, uint8_t, bc_qmul, BC_QMUL_U8)
+#define BC_QMUL_I8(x, y, p) ((int8_t)bc_qmul_elem((x), (y), &(p)))
+BC_DEFINE_BINARY(qmul_i8, int8_t, bc_qmul, BC_QMUL_I8)
+
+const bc_loops *bc_qmul_loops(nn_dtype t)
+{
+	return t == NN_U8 ? &qmul_u8_loops : &qmul_i8_loops;
+}
+
+void bc_qmul_choose(nn_node *node, bc_binary *d, nn_dtype t)
+{
+	const bool fast = nn_cpu_avx2() && !nn_force_reference();
+
+	bc_binary_choose(d, fast ? bc_qmul_loops_avx2(t) : bc_qmul_loops(t));
+	node->impl = fast ? "avx2" : "ref";
+}
+
+void bc_lut_build(const nn_tensor *in, const nn_tensor *out, float (*f)(float), uint8_t table[256])
+{
+	const float s_in = in->quant->scale[0], s_out = out->quant->scale[0];
+	const int32_t z_in = (int32_t)in->quant->zero_point[0], z_out = (int32_t)out->quant->zero_point[0];
+	const float inverse_scale = 1.0f / s_out;
+	int32_t qmin, qmax;
+
+	qm_dtype_range(in->type, &qmin, &qmax);
+	for (int32_t q = qmin; q <= qmax; q++) {
+		/* every step in float, as TFLite's PopulateLookupTable */
+		const float x = s_in * (float)(q - z_in);
+		const float y = f(x);
+		const float r = roundf(y * inverse_scale) + (float)z_out;
+		/* r is a whole number: clamping before the conversion gives
+		 * TFLite's convert-then-clamp result and keeps an infinite r
+		 * (a tiny output scale) from being converted; a NaN (not
+		 * produced by our functions) would go to qmin */
+		const int32_t v = r >= (float)qmax ? qmax : (r > (float)qmin ? (int32_t)r : qmin);
+
+		table[(uint8_t)q] = (uint8_t)v;
+	}
+}
+
+void bc_lut_run(const void *restrict in_, void *restrict out_, size_t n, const void *restrict params)
+{
+	const uint8_t *in = in_;
+	uint8_t *out = out_;
+	const uint8_t *table = params;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = table[in[i]];
 }

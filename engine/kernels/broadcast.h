@@ -22,12 +22,21 @@
  * of BC_BLOCK elements: GCC's -O2 vectorises a loop only when its trip
  * count is a known multiple of the vector width (the "very cheap" cost
  * model), and the fixed-size block gives it exactly that.
+ * A VV run shorter than BC_TILE_MIN elements (MoveNet subtracts a [3]
+ * vector from each pixel of its [192,192,3] input) would cost a call per
+ * run; there, one input advances by whole rows along the next dimension
+ * and the other repeats one row, so prepare asks for per-thread scratch
+ * where eval tiles the repeated row tile_rows times, and one call then
+ * covers tile_rows rows.  The elements computed are the same.
  * Work is split into flat ranges of the output of BC_TASK_ELEMS elements
  * when the output has more than BC_PARALLEL_MIN elements; ranges depend on
  * the shape only, and every element is computed the same way in any range,
  * so the thread count never changes a result.
- * Integer (quantized) variants will plug in by passing their own parameter
- * struct through the `params` pointer of the inner loops.
+ * Quantized (uint8/int8) variants pass their own parameter struct through
+ * the `params` pointer of the inner loops: ADD and SUB share TFLite's
+ * general 8-bit addition (bc_qadd, below), MUL has bc_qmul, both with
+ * AVX2 loops beside the plain C ones (broadcast_avx2.c); LOGISTIC's 8-bit
+ * path is a 256-entry lookup table (bc_lut_*).
  */
 #ifndef LITESERVE_ENGINE_KERNELS_BROADCAST_H
 #define LITESERVE_ENGINE_KERNELS_BROADCAST_H
@@ -37,10 +46,13 @@
 #include <stdint.h>
 
 #include "kernel.h"
+#include "quant_math.h"
 
 #define BC_BLOCK 16		    /* elements per fixed-size block of an inner loop */
 #define BC_PARALLEL_MIN (64 * 1024) /* outputs up to this many elements run on one thread */
 #define BC_TASK_ELEMS (32 * 1024)   /* elements per task above it (a multiple of BC_BLOCK) */
+#define BC_TILE_MIN 32		    /* VV runs shorter than this are tiled (see DESIGN) */
+#define BC_TILE_ELEMS 512	    /* about this many elements per tiled call */
 
 /* Kinds of innermost run. */
 enum { BC_VV = 0, BC_SV = 1, BC_VS = 2 };
@@ -64,6 +76,8 @@ typedef struct bc_plan {
 	int64_t count;			    /* output elements (0 = nothing to do) */
 	int kind;			    /* BC_VV, BC_SV or BC_VS: the innermost run */
 	size_t esize_a, esize_b, esize_out; /* bytes per element */
+	int64_t tile_rows;		    /* > 1: short VV rows done tile_rows at a time (below) */
+	int tile_b;			    /* the input broadcast along the rows: 1 = b, 0 = a */
 } bc_plan;
 
 /* Node data of a binary op (the op embeds it first in its own struct). */
@@ -87,6 +101,98 @@ typedef struct bc_act {
 	int32_t ilo, ihi; /* int32 */
 } bc_act;
 
+/* TFLite's general 8-bit ADD (SUB negates the second input's multiplier).
+ * Each input is offset by its zero point and scaled up by 2^left_shift
+ * (20: a difference of two 8-bit values times 2^20 stays below 2^29, so
+ * the sum of two rescaled inputs cannot overflow int32), brought to the
+ * common scale 2 * max(s_a, s_b) with a multiplier below one, summed, and
+ * rescaled to the output - each multiplication with gemmlowp's double
+ * rounding (MultiplyByQuantizedMultiplierSmallerThanOneExp).  A rescaled
+ * input depends on its byte only, so the plain C loops read it from a
+ * 256-entry table made at prepare (the same integers, one multiply per
+ * element instead of three); the AVX2 loops compute it. */
+typedef struct bc_qadd {
+	int32_t off_a, off_b; /* -zero point of each input */
+	int32_t mul_a, mul_b; /* Q31 multipliers s_i / (2 max(s_a, s_b)); mul_b < 0 for SUB */
+	int shift_a, shift_b; /* their exponents, <= 0 */
+	int32_t mul_out;      /* Q31 multiplier 2 max(s_a, s_b) / (2^left_shift s_out) */
+	int shift_out;	      /* its exponent, <= 0 (prepare refuses a multiplier >= 1) */
+	int32_t off_out;      /* output zero point */
+	int32_t lo, hi;	      /* fused activation clamp in the output's integers */
+	int left_shift;	      /* 20 for 8-bit types */
+	int32_t tab_a[256];   /* rescaled input a by byte (int8 -1 is entry 255) */
+	int32_t tab_b[256];   /* same for b */
+} bc_qadd;
+
+/* One quantized sum (the formula of bc_qadd's comment). */
+static inline int32_t bc_qadd_elem(int32_t x, int32_t y, const bc_qadd *p)
+{
+	const int32_t s = p->tab_a[(uint8_t)x] + p->tab_b[(uint8_t)y];
+	const int32_t r = qm_mul_double(s, p->mul_out, p->shift_out) + p->off_out;
+
+	return r < p->lo ? p->lo : (r > p->hi ? p->hi : r);
+}
+
+/* Fills p->tab_a and p->tab_b of an 8-bit type t from the other fields. */
+void bc_qadd_tables(bc_qadd *p, nn_dtype t);
+
+/* Loops of the quantized ADD/SUB for t = NN_U8 or NN_I8: the plain C
+ * reference (broadcast.c) and the AVX2 ones (broadcast_avx2.c, same bytes).
+ * params is the bc_qadd. */
+const bc_loops *bc_qadd_loops(nn_dtype t);
+const bc_loops *bc_qadd_loops_avx2(nn_dtype t);
+
+/* Chooses the quantized ADD/SUB loops for the node: AVX2 when the CPU has
+ * it and references are not forced; sets node->impl. */
+void bc_qadd_choose(nn_node *node, bc_binary *d, nn_dtype t);
+
+/* TFLite's 8-bit MUL, the same in its optimized and reference kernels:
+ * (a - za)(b - zb), exact in int32, rescaled by s_a s_b / s_out with
+ * gemmlowp's double rounding (MultiplyByQuantizedMultiplier, which allows
+ * a multiplier >= 1: a left shift first, wrapping like the hardware), plus
+ * the output zero point, clamped. */
+typedef struct bc_qmul {
+	int32_t off_a, off_b; /* -zero point of each input */
+	int32_t mul;	      /* Q31 multiplier of s_a * s_b / s_out */
+	int shift;	      /* its exponent (may be > 0) */
+	int32_t off_out;      /* output zero point */
+	int32_t lo, hi;	      /* fused activation clamp in the output's integers */
+} bc_qmul;
+
+static inline int32_t bc_qmul_elem(int32_t x, int32_t y, const bc_qmul *p)
+{
+	const int32_t r = qm_mul_double((x + p->off_a) * (y + p->off_b), p->mul, p->shift) + p->off_out;
+	return r < p->lo ? p->lo : (r > p->hi ? p->hi : r);
+}
+
+/* The MUL loops as for ADD (params is the bc_qmul), and their choice. */
+const bc_loops *bc_qmul_loops(nn_dtype t);
+const bc_loops *bc_qmul_loops_avx2(nn_dtype t);
+void bc_qmul_choose(nn_node *node, bc_binary *d, nn_dtype t);
+
+/* Prepare of a quantized ADD (sign = 1) or SUB (sign = -1) after
+ * bc_binary_prepare: validates the three tensors' quantization and fills *p
+ * with the multipliers and the clamp of fused activation `act`. */
+nn_status bc_qadd_prepare(nn_graph *g, nn_node *node, int act, int sign, bc_qadd *p, nn_err *err);
+
+/* Scale and zero point of a per-tensor quantized 8-bit tensor, validated by
+ * qm_check_quant (scale > 0 and finite, zero point in the type's range); a
+ * per-axis quantization is refused (no elementwise op takes one). */
+nn_status bc_quant_of(const nn_node *node, const nn_tensor *t, const char *what, float *scale, int32_t *zp,
+		      nn_err *err);
+
+/* A 256-entry table from every 8-bit input value to its output, indexed by
+ * the input's byte (so int8 -1 is entry 255): TFLite's optimized LOGISTIC
+ * and TANH for uint8/int8.  Entry q is, in float arithmetic as TFLite's
+ * PopulateLookupTable computes it,
+ *   clamp((int32)(round(f(s_in * (q - zp_in)) * (1 / s_out)) + zp_out), qmin, qmax)
+ * with round() half away from zero. */
+void bc_lut_build(const nn_tensor *in, const nn_tensor *out, float (*f)(float), uint8_t table[256]);
+
+/* The unary loop of a table: out[i] = table[byte of in[i]]; params is the
+ * uint8_t[256] table. */
+void bc_lut_run(const void *restrict in, void *restrict out, size_t n, const void *restrict params);
+
 /* Bit of dtype t in a mask of accepted types. */
 #define BC_TYPE(t) (1u << (unsigned)(t))
 
@@ -94,7 +200,8 @@ typedef struct bc_act {
  * inputs of one type that is in `types` (else NN_ERR_UNSUPPORTED naming
  * it), options of union type `options_type` when present (0: any), and
  * broadcastable shapes.  Sets output 0 (type of the inputs, broadcast
- * shape) and fills *plan.  Leaves d->run to the caller. */
+ * shape), fills *plan and, for tiled plans, node->scratch_bytes.  Leaves
+ * d->run to the caller. */
 nn_status bc_binary_prepare(nn_graph *g, nn_node *node, unsigned types, int options_type, bc_binary *d,
 			    nn_err *err);
 

@@ -6,9 +6,17 @@
  * is then input 0's row o, input 1's row o, ... back to back, so eval is
  * outer * n memcpys of precomputed byte sizes - the values are copied, not
  * computed, which makes the kernel the same for every fixed-size type
- * without quantization: float32, int32, int64 and bool are accepted now.
- * uint8/int8/int16 wait for the quantized work (TFLite requantizes inputs
- * whose scale differs from the output's).
+ * without quantization: float32, int32, int64 and bool.
+ * Quantized inputs, as TFLite treats them:
+ *   - int8: every input must have the output's scale and zero point
+ *     (TFLite refuses anything else), so it is a byte copy too;
+ *   - uint8 (the SSD detector's box and class heads): an input with the
+ *     output's scale and zero point is copied; any other is requantized
+ *     element by element, in float as TFLite's ConcatenationWithScaling:
+ *       q_out = clamp(round(q * k + b) + zp_out, 0, 255),
+ *       k = s_in * (1 / s_out),  b = -zp_in * k
+ *     (each product and sum rounded to float; round() half away from zero).
+ * int16 is not supported.
  * ConcatenationOptions: axis (field 0, negative counts from the end) and
  * fused_activation_function (field 1), which TFLite requires to be NONE
  * (its kernel refuses anything else), so we refuse it too.  Inputs must all
@@ -17,9 +25,12 @@
  * overflow int32).  Large outputs (> 64K elements) are split across threads
  * by ranges of output rows.
  */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "broadcast.h"
 #include "kernel.h"
 
 enum {
@@ -30,13 +41,44 @@ enum {
 	CONCAT_TASK_ELEMS = 32 * 1024,	 /* about this many elements per task */
 };
 
+/* One input as eval sees it. */
+typedef struct concat_input {
+	size_t row;   /* bytes of a row of this input */
+	bool requant; /* uint8 with another scale or zero point than the output's */
+	float k, b;   /* requant: q * k + b is the value in output steps */
+} concat_input;
+
 typedef struct concat_data {
 	int n;		       /* inputs */
 	int64_t outer;	       /* output rows: product of the dims before the axis */
-	size_t out_row;	       /* bytes of an output row: the sum of in_row */
+	size_t out_row;	       /* bytes of an output row: the sum of the input rows */
 	int64_t rows_per_task; /* when split across threads */
-	size_t in_row[];       /* bytes of a row of each input (n entries) */
+	int32_t out_zp;	       /* uint8: the output zero point */
+	concat_input in[];     /* n entries */
 } concat_data;
+
+enum { CONCAT_BLOCK = 16 }; /* elements per fixed-size block of the requant loop */
+
+/* uint8 q -> clamp(round(q * k + b) + zp, 0, 255), TFLite's float steps. */
+static inline uint8_t concat_requant1(uint8_t q, float k, float b, float zp)
+{
+	/* a whole number after round(): clamping before the conversion is the
+	 * same as TFLite's convert-then-clamp */
+	const float v = roundf((float)q * k + b) + zp;
+	return (uint8_t)(v >= 255.0f ? 255 : (v > 0.0f ? (int32_t)v : 0));
+}
+
+static void concat_requant(uint8_t *restrict dst, const uint8_t *restrict src, size_t n, float k, float b,
+			   float zp)
+{
+	size_t i = 0;
+
+	for (; i + CONCAT_BLOCK <= n; i += CONCAT_BLOCK)
+		for (size_t j = 0; j < CONCAT_BLOCK; j++)
+			dst[i + j] = concat_requant1(src[i + j], k, b, zp);
+	for (; i < n; i++)
+		dst[i] = concat_requant1(src[i], k, b, zp);
+}
 
 typedef struct concat_ctx {
 	const nn_node *node;
@@ -49,7 +91,8 @@ static void concat_rows(const nn_node *node, nn_exec *ex, char *out, int64_t r0,
 	const concat_data *d = node->data;
 
 	for (int i = 0; i < d->n; i++) {
-		size_t len = d->in_row[i];
+		const concat_input *in = &d->in[i];
+		size_t len = in->row;
 		const char *src;
 		char *dst;
 
@@ -57,8 +100,13 @@ static void concat_rows(const nn_node *node, nn_exec *ex, char *out, int64_t r0,
 			continue; /* an empty input may have no storage at all */
 		src = (const char *)nn_ex_in(ex, node, i)->data + (size_t)r0 * len;
 		dst = out + (size_t)r0 * d->out_row;
-		for (int64_t r = r0; r < r1; r++, src += len, dst += d->out_row)
-			memcpy(dst, src, len);
+		if (in->requant)
+			for (int64_t r = r0; r < r1; r++, src += len, dst += d->out_row)
+				concat_requant((uint8_t *)dst, (const uint8_t *)src, len, in->k, in->b,
+					       (float)d->out_zp);
+		else
+			for (int64_t r = r0; r < r1; r++, src += len, dst += d->out_row)
+				memcpy(dst, src, len);
 		out += len; /* the next input's columns start after this one's */
 	}
 }
@@ -70,7 +118,44 @@ static void concat_free(void *p)
 
 static bool concat_type_ok(nn_dtype t)
 {
-	return t == NN_F32 || t == NN_I32 || t == NN_I64 || t == NN_BOOL;
+	return t == NN_F32 || t == NN_I32 || t == NN_I64 || t == NN_BOOL || t == NN_U8 || t == NN_I8;
+}
+
+/* Quantization of a uint8/int8 concatenation: fills d->in[i].requant, k, b
+ * and d->out_zp (see DESIGN). */
+static nn_status concat_prepare_q(nn_graph *g, nn_node *node, concat_data *d, nn_err *err)
+{
+	const nn_tensor *out = nn_out(g, node, 0);
+	float s_out, inverse;
+	int32_t z_out;
+	nn_status st;
+
+	if ((st = bc_quant_of(node, out, "output", &s_out, &z_out, err)) != NN_OK)
+		return st;
+	d->out_zp = z_out;
+	inverse = 1.0f / s_out;
+	for (int i = 0; i < d->n; i++) {
+		const nn_tensor *t = nn_in(g, node, i);
+		char what[32];
+		float s;
+		int32_t z;
+
+		snprintf(what, sizeof(what), "input %d", i);
+		if ((st = bc_quant_of(node, t, what, &s, &z, err)) != NN_OK)
+			return st;
+		if (s == s_out && z == z_out)
+			continue;
+		if (out->type == NN_I8)
+			return nn_node_err(
+			    node, err, NN_ERR_BAD_MODEL,
+			    "int8 input %d has scale %g and zero point %d but the output has %g "
+			    "and %d (TFLite requires them equal for int8)",
+			    i, (double)s, z, (double)s_out, z_out);
+		d->in[i].requant = true;
+		d->in[i].k = s * inverse;
+		d->in[i].b = (float)(-z) * d->in[i].k;
+	}
+	return NN_OK;
 }
 
 static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
@@ -132,7 +217,7 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((st = nn_set_output(g, node, 0, t0->type, rank, dims, err)) != NN_OK)
 		return st;
 
-	d = nn_calloc(1, sizeof(*d) + sizeof(size_t) * (size_t)node->n_inputs);
+	d = nn_calloc(1, sizeof(*d) + sizeof(concat_input) * (size_t)node->n_inputs);
 	if (!d)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory for %d inputs",
 				   node->n_inputs);
@@ -146,7 +231,7 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		inner *= dims[k];
 	/* each row size is bounded by the output's bytes, which nn_set_output checked */
 	for (int i = 0; i < d->n; i++)
-		d->in_row[i] = (size_t)nn_in(g, node, i)->dims[axis] * (size_t)inner * es;
+		d->in[i].row = (size_t)nn_in(g, node, i)->dims[axis] * (size_t)inner * es;
 	d->out_row = (size_t)sum * (size_t)inner * es;
 	out_elems = d->outer * sum * inner;
 	d->rows_per_task = d->outer > 0 ? d->outer : 1;
@@ -155,6 +240,8 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		d->rows_per_task = CONCAT_TASK_ELEMS / row_elems + 1;
 	}
 	node->impl = "ref";
+	if (t0->type == NN_U8 || t0->type == NN_I8)
+		return concat_prepare_q(g, node, d, err);
 	return NN_OK;
 }
 

@@ -22,14 +22,21 @@
  * so GCC -O2 vectorises them.  Each output row (batch b, row oy) is written
  * by one task; rows are split across threads when the work (output
  * elements times window size) exceeds 64K.
- * Quantized (uint8/int8) variants will add row functions chosen by dtype.
+ * uint8/int8 (the quantized classifiers' global average pool): input and
+ * output share one quantization (TFLite asserts it in debug builds: the
+ * values are not rescaled), so the kernels work on the integers directly
+ * and clamp to the fused activation's range in those integers.  Row
+ * functions get per-thread scratch for accumulators wider than the output
+ * type.
  */
 #ifndef LITESERVE_ENGINE_KERNELS_POOL_COMMON_H
 #define LITESERVE_ENGINE_KERNELS_POOL_COMMON_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "alloc.h"
+#include "broadcast.h"
 #include "kernel.h"
 
 enum {
@@ -54,9 +61,12 @@ typedef struct pool_params {
 	int sh, sw;	  /* strides */
 	int pad_h, pad_w; /* padding before (top, left) */
 	float lo, hi;	  /* fused activation clamp (float32) */
+	int32_t ilo, ihi; /* fused activation clamp in the integers (uint8/int8) */
 } pool_params;
 
-typedef void (*pool_row_fn)(const pool_params *p, const void *in, void *out, int b, int oy);
+/* Computes output row oy of batch b; scratch is the calling thread's
+ * node->scratch_bytes (unused by kernels that asked for none). */
+typedef void (*pool_row_fn)(const pool_params *p, const void *in, void *out, int b, int oy, void *scratch);
 
 typedef struct pool_data {
 	pool_params p;
@@ -138,8 +148,31 @@ static inline void pool_free(void *d)
 	nn_free(d);
 }
 
+/* Quantization of an 8-bit pool: input and output per-tensor quantized
+ * with the same zero point and scales within 1e-6 (TFLite checks this in
+ * debug builds), and the integer clamp of activation act. */
+static inline nn_status pool_prepare_q(nn_graph *g, nn_node *node, int act, pool_params *p, nn_err *err)
+{
+	const nn_tensor *in = nn_in(g, node, 0), *out = nn_out(g, node, 0);
+	float s_in, s_out;
+	int32_t z_in, z_out, qmin, qmax;
+	nn_status st;
+
+	if ((st = bc_quant_of(node, in, "input", &s_in, &z_in, err)) != NN_OK ||
+	    (st = bc_quant_of(node, out, "output", &s_out, &z_out, err)) != NN_OK)
+		return st;
+	if (z_in != z_out || fabs((double)s_in - (double)s_out) > 1e-6)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "input (scale %g, zero point %d) and output (scale %g, zero point %d) "
+				   "must share their quantization",
+				   (double)s_in, z_in, (double)s_out, z_out);
+	qm_dtype_range(out->type, &qmin, &qmax);
+	return qm_activation_range(node, act, s_out, z_out, qmin, qmax, &p->ilo, &p->ihi, err);
+}
+
 /* Shared prepare: validates the node and options, sets output 0 to
- * [n, oh, ow, c] and leaves *d filled but for d->row. */
+ * [n, oh, ow, c] and leaves *d filled but for d->row (and, for kernels
+ * that want accumulators, node->scratch_bytes). */
 static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out, nn_err *err)
 {
 	const nn_tensor *in;
@@ -154,7 +187,7 @@ static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out
 	if ((st = nn_check_arity(node, 1, 1, 1, err)) != NN_OK)
 		return st;
 	in = nn_in(g, node, 0);
-	if (in->type != NN_F32)
+	if (in->type != NN_F32 && in->type != NN_U8 && in->type != NN_I8)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
 	if (in->rank != 4)
@@ -184,7 +217,7 @@ static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out
 	if (p->kh <= 0 || p->kw <= 0)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "filter %dx%d (h x w) must be positive",
 				   p->kh, p->kw);
-	if ((st = nn_activation_range_f32(node, act, &p->lo, &p->hi, err)) != NN_OK)
+	if (in->type == NN_F32 && (st = nn_activation_range_f32(node, act, &p->lo, &p->hi, err)) != NN_OK)
 		return st;
 	p->n = in->dims[0];
 	p->ih = in->dims[1];
@@ -207,6 +240,8 @@ static inline nn_status pool_prepare(nn_graph *g, nn_node *node, pool_data **out
 	dims[3] = p->c;
 	if ((st = nn_set_output(g, node, 0, in->type, 4, dims, err)) != NN_OK)
 		return st;
+	if (in->type != NN_F32 && (st = pool_prepare_q(g, node, act, p, err)) != NN_OK)
+		return st;
 	/* work of one row: its outputs times the taps of a window (at most) */
 	work = (int64_t)p->ow * p->c *
 	       ((int64_t)(p->kh < p->ih ? p->kh : p->ih) * (p->kw < p->iw ? p->kw : p->iw));
@@ -222,6 +257,7 @@ typedef struct pool_ctx {
 	const pool_data *d;
 	const void *in;
 	void *out;
+	nn_exec *ex; /* for per-thread scratch */
 } pool_ctx;
 
 static inline void pool_task(void *ctx_, int task, int thread)
@@ -231,17 +267,16 @@ static inline void pool_task(void *ctx_, int task, int thread)
 	int64_t rows = (int64_t)p->n * p->oh;
 	int64_t r0 = (int64_t)task * c->d->rows_per_task, r1 = r0 + c->d->rows_per_task;
 
-	(void)thread;
 	if (r1 > rows)
 		r1 = rows;
 	for (int64_t r = r0; r < r1; r++)
-		c->d->row(p, c->in, c->out, (int)(r / p->oh), (int)(r % p->oh));
+		c->d->row(p, c->in, c->out, (int)(r / p->oh), (int)(r % p->oh), nn_ex_scratch(c->ex, thread));
 }
 
 static inline nn_status pool_eval(const nn_node *node, nn_exec *ex)
 {
 	const pool_data *d = node->data;
-	pool_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data};
+	pool_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, ex};
 	int64_t rows = (int64_t)d->p.n * d->p.oh;
 	int64_t n_tasks;
 

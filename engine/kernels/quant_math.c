@@ -46,8 +46,14 @@ bool qm_dtype_range(nn_dtype t, int32_t *qmin, int32_t *qmax)
 
 static int32_t quantize_bound(float v, float scale, int32_t zp)
 {
-	/* TfLiteRound: half away from zero */
-	return zp + (int32_t)roundf(v / scale);
+	/* TfLiteRound: half away from zero.  Clamped in double first: a tiny
+	 * (valid, > 0) scale would overflow the int32 conversion. */
+	double q = (double)zp + (double)roundf(v / scale);
+	if (q < INT32_MIN)
+		return INT32_MIN;
+	if (q > INT32_MAX)
+		return INT32_MAX;
+	return (int32_t)q;
 }
 
 nn_status qm_activation_range(const nn_node *n, int act, float scale, int32_t zp, int32_t qmin, int32_t qmax,

@@ -5,8 +5,9 @@
  * (field 0);  int32: the difference wrapping in two's complement (never C's
  * undefined signed overflow: the values come from the model), then the
  * integer clamp, NONE being the full int32 range - as TFLite's int32 SUB.
- * Integer quantized (uint8/int8) variants will be added here as further
- * loops chosen in prepare by dtype.
+ * uint8/int8 (MoveNet's preprocessing and keypoint arithmetic): TFLite
+ * runs its 8-bit ADD with the second input's multiplier negated, and so do
+ * we (broadcast.h, bc_qadd with sign -1): the same roundings as ADD.
  */
 #include <stdint.h>
 
@@ -20,7 +21,8 @@ enum {
 
 typedef struct sub_data {
 	bc_binary bc; /* first: bc_binary_eval reads node->data as a bc_binary */
-	bc_act act;   /* the clamp, read by the loops through bc.params */
+	bc_act act;   /* float32/int32: the clamp, read by the loops through bc.params */
+	bc_qadd q;    /* uint8/int8: multipliers, offsets and clamp (bc.params points here) */
 } sub_data;
 
 #define SUB_F32(x, y, p) nn_clampf((x) - (y), (p).lo, (p).hi)
@@ -38,6 +40,7 @@ static void sub_free(void *p)
 static nn_status sub_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
 	sub_data *d = nn_calloc(1, sizeof(*d));
+	unsigned types;
 	int act;
 	nn_status st;
 
@@ -45,8 +48,8 @@ static nn_status sub_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	node->data = d; /* released by sub_free, also when prepare fails */
 	d->bc.params = &d->act;
-	if ((st = bc_binary_prepare(g, node, BC_TYPE(NN_F32) | BC_TYPE(NN_I32), SUB_OPTIONS, &d->bc, err)) !=
-	    NN_OK)
+	types = BC_TYPE(NN_F32) | BC_TYPE(NN_I32) | BC_TYPE(NN_U8) | BC_TYPE(NN_I8);
+	if ((st = bc_binary_prepare(g, node, types, SUB_OPTIONS, &d->bc, err)) != NN_OK)
 		return st;
 	act = nn_opt_i8(node, SUB_OPT_ACTIVATION, NN_ACT_NONE);
 	switch (nn_out(g, node, 0)->type) {
@@ -60,6 +63,13 @@ static nn_status sub_prepare(nn_graph *g, nn_node *node, nn_err *err)
 			return st;
 		bc_binary_choose(&d->bc, &sub_i32_loops);
 		break;
+	case NN_U8:
+	case NN_I8:
+		if ((st = bc_qadd_prepare(g, node, act, -1, &d->q, err)) != NN_OK)
+			return st;
+		d->bc.params = &d->q;
+		bc_qadd_choose(node, &d->bc, nn_out(g, node, 0)->type);
+		return NN_OK;
 	default: /* bc_binary_prepare accepted only the types above */
 		return nn_node_err(node, err, NN_ERR_INTERNAL, "no loop for type %s",
 				   nn_dtype_name(nn_out(g, node, 0)->type));
