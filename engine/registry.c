@@ -8,37 +8,37 @@
 
 #include "kernel.h"
 
-extern const nn_kernel nn_k_add __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_average_pool_2d __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_concatenation __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_conv_2d __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_depthwise_conv_2d __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_dequantize __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_fully_connected __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_logistic __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_max_pool_2d __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_mul __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_reshape __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_resize_bilinear __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_softmax __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_tanh __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_pad __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_mean __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_sub __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_div __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_squeeze __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_cast __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_arg_max __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_sqrt __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_rsqrt __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_pack __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_unpack __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_floor_div __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_resize_nearest_neighbor __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_squared_difference __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_mirror_pad __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_gather_nd __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
-extern const nn_kernel nn_k_quantize __attribute__((weak)); /* TODO(dev): drop weak once every kernel exists */
+extern const nn_kernel nn_k_add;
+extern const nn_kernel nn_k_average_pool_2d;
+extern const nn_kernel nn_k_concatenation;
+extern const nn_kernel nn_k_conv_2d;
+extern const nn_kernel nn_k_depthwise_conv_2d;
+extern const nn_kernel nn_k_dequantize;
+extern const nn_kernel nn_k_fully_connected;
+extern const nn_kernel nn_k_logistic;
+extern const nn_kernel nn_k_max_pool_2d;
+extern const nn_kernel nn_k_mul;
+extern const nn_kernel nn_k_reshape;
+extern const nn_kernel nn_k_resize_bilinear;
+extern const nn_kernel nn_k_softmax;
+extern const nn_kernel nn_k_tanh;
+extern const nn_kernel nn_k_pad;
+extern const nn_kernel nn_k_mean;
+extern const nn_kernel nn_k_sub;
+extern const nn_kernel nn_k_div;
+extern const nn_kernel nn_k_squeeze;
+extern const nn_kernel nn_k_cast;
+extern const nn_kernel nn_k_arg_max;
+extern const nn_kernel nn_k_sqrt;
+extern const nn_kernel nn_k_rsqrt;
+extern const nn_kernel nn_k_pack;
+extern const nn_kernel nn_k_unpack;
+extern const nn_kernel nn_k_floor_div;
+extern const nn_kernel nn_k_resize_nearest_neighbor;
+extern const nn_kernel nn_k_squared_difference;
+extern const nn_kernel nn_k_mirror_pad;
+extern const nn_kernel nn_k_gather_nd;
+extern const nn_kernel nn_k_quantize;
 
 static const nn_kernel *const builtin_kernels[] = {
 	[0] = &nn_k_add, /* ADD */

@@ -18,8 +18,9 @@
  * on the number of threads.  Grouped convolution (input channels a
  * multiple of the filter's) is refused as unsupported.
  *
- * Integer variants will dispatch on the input type in conv_prepare and
- * keep their own eval; conv_data already records the type.
+ * uint8 and int8 inputs dispatch in conv_prepare to conv_2d_int.c (its own
+ * variants, eval and state, hung off conv_data.q); the validation of
+ * options and shapes (conv_2d_geometry) is shared by every dtype.
  */
 #include <string.h>
 
@@ -53,7 +54,8 @@ typedef enum conv_variant {
 #define CONV_TILE_MIN 8	  /* fewer rows make the GEMM a string of dot products */
 
 typedef struct conv_data {
-	nn_dtype type; /* input type (only NN_F32 so far) */
+	nn_dtype type; /* input type */
+	conv_int *q;   /* uint8 / int8: everything else lives there; NULL for float32 */
 	conv_variant variant;
 	int n, ih, iw, ic; /* input shape */
 	int oh, ow, oc;	   /* output shape (batch n) */
@@ -181,19 +183,13 @@ static void conv_blas_task(void *ctx, int task, int thread)
 
 /* --- prepare / eval -------------------------------------------------- */
 
-static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
+nn_status conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_type, conv_geom *geo, int *act, nn_err *err)
 {
 	const nn_tensor *in = nn_in(g, node, 0), *f = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
-	int padding, act;
+	int padding;
 	int32_t sw, sh, dw, dh, oh, ow, pad_h, pad_w, dims[4];
-	float lo, hi;
-	conv_data *d;
 	nn_status st;
 
-	if (f->type != NN_F32)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "filter type %s with float32 input is not supported yet",
-				   nn_dtype_name(f->type));
 	if (f->rank != 4)
 		return nn_node_err(
 		    node, err, NN_ERR_BAD_MODEL,
@@ -215,16 +211,10 @@ static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 				   "input has %d channels but the filter expects %d", in->dims[3],
 				   f->dims[3]);
 	}
-	if (bias) {
-		if (bias->type != NN_F32)
-			return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-					   "bias type %s with float32 input is not supported yet",
-					   nn_dtype_name(bias->type));
-		if (bias->rank != 1 || bias->dims[0] != f->dims[0])
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-					   "bias must have shape [%d] (rank %d, %lld elements)", f->dims[0],
-					   bias->rank, (long long)nn_tensor_count(bias));
-	}
+	if (bias && (bias->rank != 1 || bias->dims[0] != f->dims[0]))
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "bias must have shape [%d] (rank %d, %lld elements)", f->dims[0], bias->rank,
+				   (long long)nn_tensor_count(bias));
 
 	if (node->op->has_options && node->op->options_type != CONV2D_OPTIONS)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "options are of type %d, not Conv2DOptions",
@@ -234,7 +224,7 @@ static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	sh = nn_opt_i32(node, OPT_STRIDE_H, 0);
 	dw = nn_opt_i32(node, OPT_DILATION_W, 1);
 	dh = nn_opt_i32(node, OPT_DILATION_H, 1);
-	act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
+	*act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
 	if (padding != CONV_PADDING_SAME && padding != CONV_PADDING_VALID)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "padding %d is neither SAME (0) nor VALID (1)", padding);
@@ -244,8 +234,6 @@ static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	if (dh <= 0 || dw <= 0)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dilation %dx%d (h x w) must be positive", dh,
 				   dw);
-	if ((st = nn_activation_range_f32(node, act, &lo, &hi, err)) != NN_OK)
-		return st;
 
 	oh = conv_out_size(padding, in->dims[1], f->dims[1], sh, dh, &pad_h);
 	ow = conv_out_size(padding, in->dims[2], f->dims[2], sw, dw, &pad_w);
@@ -260,28 +248,69 @@ static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	dims[1] = oh;
 	dims[2] = ow;
 	dims[3] = f->dims[0];
-	if ((st = nn_set_output(g, node, 0, NN_F32, 4, dims, err)) != NN_OK)
+	if ((st = nn_set_output(g, node, 0, out_type, 4, dims, err)) != NN_OK)
+		return st;
+	*geo = (conv_geom){
+	    .n = in->dims[0],
+	    .ih = in->dims[1],
+	    .iw = in->dims[2],
+	    .ic = in->dims[3],
+	    .oh = oh,
+	    .ow = ow,
+	    .oc = f->dims[0],
+	    .kh = f->dims[1],
+	    .kw = f->dims[2],
+	    .sh = sh,
+	    .sw = sw,
+	    .dh = dh,
+	    .dw = dw,
+	    .pad_h = pad_h,
+	    .pad_w = pad_w,
+	};
+	return NN_OK;
+}
+
+static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
+{
+	const nn_tensor *f = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
+	int act;
+	conv_geom geo;
+	float lo, hi;
+	conv_data *d;
+	nn_status st;
+
+	if (f->type != NN_F32)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "filter type %s with float32 input is not supported yet",
+				   nn_dtype_name(f->type));
+	if (bias && bias->type != NN_F32)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "bias type %s with float32 input is not supported yet",
+				   nn_dtype_name(bias->type));
+	if ((st = conv_2d_geometry(g, node, NN_F32, &geo, &act, err)) != NN_OK)
+		return st;
+	if ((st = nn_activation_range_f32(node, act, &lo, &hi, err)) != NN_OK)
 		return st;
 
 	d = nn_calloc(1, sizeof(*d));
 	if (!d)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	d->type = NN_F32;
-	d->n = in->dims[0];
-	d->ih = in->dims[1];
-	d->iw = in->dims[2];
-	d->ic = in->dims[3];
-	d->oh = oh;
-	d->ow = ow;
-	d->oc = f->dims[0];
-	d->kh = f->dims[1];
-	d->kw = f->dims[2];
-	d->sh = sh;
-	d->sw = sw;
-	d->dh = dh;
-	d->dw = dw;
-	d->pad_h = pad_h;
-	d->pad_w = pad_w;
+	d->n = geo.n;
+	d->ih = geo.ih;
+	d->iw = geo.iw;
+	d->ic = geo.ic;
+	d->oh = geo.oh;
+	d->ow = geo.ow;
+	d->oc = geo.oc;
+	d->kh = geo.kh;
+	d->kw = geo.kw;
+	d->sh = geo.sh;
+	d->sw = geo.sw;
+	d->dh = geo.dh;
+	d->dw = geo.dw;
+	d->pad_h = geo.pad_h;
+	d->pad_w = geo.pad_w;
 	d->depth = d->kh * d->kw * d->ic; /* < filter elements, which nn_tensor bytes bound */
 	d->clamp = act != NN_ACT_NONE;
 	d->lo = lo;
@@ -291,10 +320,10 @@ static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	if (nn_force_reference()) {
 		d->variant = CONV_REF;
 		node->impl = "ref";
-	} else if (d->kh == 1 && d->kw == 1 && sh == 1 && sw == 1) {
+	} else if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1) {
 		/* 1x1, stride 1: output size equals input size and no pad exists */
 		d->variant = CONV_BLAS_1X1;
-		d->split = conv_split_make(d->n * oh * ow, d->oc, CONV_TILE_MAX);
+		d->split = conv_split_make(d->n * d->oh * d->ow, d->oc, CONV_TILE_MAX);
 		node->impl = "blas-1x1";
 	} else {
 		size_t row = (size_t)d->depth * sizeof(float);
@@ -305,11 +334,23 @@ static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 		if (tile < CONV_TILE_MIN)
 			tile = row * CONV_TILE_MIN <= 16 * CONV_IM2COL_BYTES ? CONV_TILE_MIN : 1;
 		d->variant = CONV_BLAS_IM2COL;
-		d->split = conv_split_make(d->n * oh * ow, d->oc, (int)tile);
+		d->split = conv_split_make(d->n * d->oh * d->ow, d->oc, (int)tile);
 		node->scratch_bytes = (size_t)d->split.tile * row;
 		node->impl = "blas+im2col";
 	}
 	return NN_OK;
+}
+
+/* uint8 / int8: conv_2d_int.c validates, packs and picks its variant. */
+static nn_status conv_prepare_int(nn_graph *g, nn_node *node, nn_err *err)
+{
+	conv_data *d = nn_calloc(1, sizeof(*d));
+
+	if (!d)
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
+	d->type = nn_in(g, node, 0)->type;
+	node->data = d; /* released by conv_free, also when the rest fails */
+	return conv_2d_int_prepare(g, node, &d->q, err);
 }
 
 static nn_status conv_prepare(nn_graph *g, nn_node *node, nn_err *err)
@@ -326,6 +367,9 @@ static nn_status conv_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	switch (in->type) {
 	case NN_F32:
 		return conv_prepare_f32(g, node, err);
+	case NN_U8:
+	case NN_I8:
+		return conv_prepare_int(g, node, err);
 	default:
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
@@ -336,7 +380,11 @@ static nn_status conv_eval(const nn_node *node, nn_exec *ex)
 {
 	const conv_data *d = node->data;
 	const nn_tensor *bias = nn_ex_in(ex, node, 2);
-	conv_run r = {
+	conv_run r;
+
+	if (d->q)
+		return conv_2d_int_eval(d->q, node, ex);
+	r = (conv_run){
 	    .d = d,
 	    .in = nn_ex_in(ex, node, 0)->data,
 	    .filter = nn_ex_in(ex, node, 1)->data,
@@ -354,7 +402,11 @@ static nn_status conv_eval(const nn_node *node, nn_exec *ex)
 
 static void conv_free(void *data)
 {
-	nn_free(data);
+	conv_data *d = data;
+
+	if (d)
+		conv_2d_int_free(d->q);
+	nn_free(d);
 }
 
 const nn_kernel nn_k_conv_2d = {

@@ -16,6 +16,9 @@
  * float rounding, not bit for bit.  The filter is read where it lies; its
  * [kh, kw, oc] layout already has channels innermost, which is what the
  * vector rows want, so nothing is packed.
+ * uint8 and int8 inputs dispatch in dw_prepare to depthwise_conv_2d_int.c
+ * (its own variants and state, hung off dw_data.q); the validation of
+ * options and shapes (depthwise_conv_2d_geometry) is shared by every dtype.
  */
 #include "alloc.h"
 #include "conv_common.h"
@@ -39,7 +42,8 @@ typedef void (*dw_row_fn)(const dw_params *p, const float *in, const float *filt
 			  float *out, int b, int oy);
 
 typedef struct dw_data {
-	nn_dtype type; /* input type (only NN_F32 so far) */
+	nn_dtype type; /* input type */
+	dw_int *q;     /* uint8 / int8: everything else lives there; NULL for float32 */
 	dw_params p;   /* geometry and clamp */
 	dw_row_fn row; /* the variant chosen at prepare */
 } dw_data;
@@ -90,19 +94,14 @@ static void dw_task(void *ctx, int task, int thread)
 	r->d->row(p, r->in, r->filter, r->bias, r->out, task / p->oh, task % p->oh);
 }
 
-static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
+nn_status depthwise_conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_type, dw_params *p, int *act,
+				     nn_err *err)
 {
 	const nn_tensor *in = nn_in(g, node, 0), *f = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
-	int padding, act;
+	int padding;
 	int32_t sw, sh, dw, dh, oh, ow, pad_h, pad_w, dims[4];
-	float lo, hi;
-	dw_data *d;
 	nn_status st;
 
-	if (f->type != NN_F32)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "filter type %s with float32 input is not supported yet",
-				   nn_dtype_name(f->type));
 	if (f->rank != 4)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "filter must have rank 4 [1, height, width, out_channels], not rank %d",
@@ -120,16 +119,10 @@ static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "filter has %d channels, not a multiple of the input's %d", f->dims[3],
 				   in->dims[3]);
-	if (bias) {
-		if (bias->type != NN_F32)
-			return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-					   "bias type %s with float32 input is not supported yet",
-					   nn_dtype_name(bias->type));
-		if (bias->rank != 1 || bias->dims[0] != f->dims[3])
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-					   "bias must have shape [%d] (rank %d, %lld elements)", f->dims[3],
-					   bias->rank, (long long)nn_tensor_count(bias));
-	}
+	if (bias && (bias->rank != 1 || bias->dims[0] != f->dims[3]))
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "bias must have shape [%d] (rank %d, %lld elements)", f->dims[3], bias->rank,
+				   (long long)nn_tensor_count(bias));
 
 	if (node->op->has_options && node->op->options_type != DW_OPTIONS)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
@@ -140,7 +133,7 @@ static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	sh = nn_opt_i32(node, OPT_STRIDE_H, 0);
 	dw = nn_opt_i32(node, OPT_DILATION_W, 1);
 	dh = nn_opt_i32(node, OPT_DILATION_H, 1);
-	act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
+	*act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
 	if (padding != CONV_PADDING_SAME && padding != CONV_PADDING_VALID)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "padding %d is neither SAME (0) nor VALID (1)", padding);
@@ -150,8 +143,6 @@ static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	if (dh <= 0 || dw <= 0)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dilation %dx%d (h x w) must be positive", dh,
 				   dw);
-	if ((st = nn_activation_range_f32(node, act, &lo, &hi, err)) != NN_OK)
-		return st;
 
 	oh = conv_out_size(padding, in->dims[1], f->dims[1], sh, dh, &pad_h);
 	ow = conv_out_size(padding, in->dims[2], f->dims[2], sw, dw, &pad_w);
@@ -166,14 +157,9 @@ static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	dims[1] = oh;
 	dims[2] = ow;
 	dims[3] = f->dims[3];
-	if ((st = nn_set_output(g, node, 0, NN_F32, 4, dims, err)) != NN_OK)
+	if ((st = nn_set_output(g, node, 0, out_type, 4, dims, err)) != NN_OK)
 		return st;
-
-	d = nn_calloc(1, sizeof(*d));
-	if (!d)
-		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
-	d->type = NN_F32;
-	d->p = (dw_params){
+	*p = (dw_params){
 	    .n = in->dims[0],
 	    .ih = in->dims[1],
 	    .iw = in->dims[2],
@@ -190,9 +176,39 @@ static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	    .dw = dw,
 	    .pad_h = pad_h,
 	    .pad_w = pad_w,
-	    .lo = lo,
-	    .hi = hi,
 	};
+	return NN_OK;
+}
+
+static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
+{
+	const nn_tensor *f = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
+	int act;
+	dw_params p;
+	float lo, hi;
+	dw_data *d;
+	nn_status st;
+
+	if (f->type != NN_F32)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "filter type %s with float32 input is not supported yet",
+				   nn_dtype_name(f->type));
+	if (bias && bias->type != NN_F32)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "bias type %s with float32 input is not supported yet",
+				   nn_dtype_name(bias->type));
+	if ((st = depthwise_conv_2d_geometry(g, node, NN_F32, &p, &act, err)) != NN_OK)
+		return st;
+	if ((st = nn_activation_range_f32(node, act, &lo, &hi, err)) != NN_OK)
+		return st;
+
+	d = nn_calloc(1, sizeof(*d));
+	if (!d)
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
+	d->type = NN_F32;
+	d->p = p;
+	d->p.lo = lo;
+	d->p.hi = hi;
 	node->data = d;
 
 	d->row = dw_ref_row;
@@ -209,6 +225,18 @@ static nn_status dw_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	return NN_OK;
 }
 
+/* uint8 / int8: depthwise_conv_2d_int.c validates, packs and picks its variant. */
+static nn_status dw_prepare_int(nn_graph *g, nn_node *node, nn_err *err)
+{
+	dw_data *d = nn_calloc(1, sizeof(*d));
+
+	if (!d)
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
+	d->type = nn_in(g, node, 0)->type;
+	node->data = d; /* released by dw_free, also when the rest fails */
+	return depthwise_conv_2d_int_prepare(g, node, &d->q, err);
+}
+
 static nn_status dw_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
 	const nn_tensor *in;
@@ -223,6 +251,9 @@ static nn_status dw_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	switch (in->type) {
 	case NN_F32:
 		return dw_prepare_f32(g, node, err);
+	case NN_U8:
+	case NN_I8:
+		return dw_prepare_int(g, node, err);
 	default:
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
@@ -233,7 +264,11 @@ static nn_status dw_eval(const nn_node *node, nn_exec *ex)
 {
 	const dw_data *d = node->data;
 	const nn_tensor *bias = nn_ex_in(ex, node, 2);
-	dw_run r = {
+	dw_run r;
+
+	if (d->q)
+		return depthwise_conv_2d_int_eval(d->q, node, ex);
+	r = (dw_run){
 	    .d = d,
 	    .in = nn_ex_in(ex, node, 0)->data,
 	    .filter = nn_ex_in(ex, node, 1)->data,
@@ -247,7 +282,11 @@ static nn_status dw_eval(const nn_node *node, nn_exec *ex)
 
 static void dw_free(void *data)
 {
-	nn_free(data);
+	dw_data *d = data;
+
+	if (d)
+		depthwise_conv_2d_int_free(d->q);
+	nn_free(d);
 }
 
 const nn_kernel nn_k_depthwise_conv_2d = {

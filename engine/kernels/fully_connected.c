@@ -15,7 +15,10 @@
  * task each, fixed by the shapes so results do not depend on the thread
  * count.  Small layers run as one task: waking the pool costs more.
  * Shuffled weight formats and hybrid (integer weights, float input) are
- * refused as unsupported.
+ * refused as unsupported.  uint8 and int8 inputs dispatch in fc_prepare to
+ * fully_connected_int.c (its own variants and state, hung off fc_data.q);
+ * the validation of options and shapes (fully_connected_geometry) is shared
+ * by every dtype.
  */
 #include "alloc.h"
 #include "blas.h"
@@ -35,7 +38,8 @@ enum {
 #define FC_SMALL_MACS (1 << 16) /* below this many multiply-adds, one task */
 
 typedef struct fc_data {
-	nn_dtype type; /* input type (only NN_F32 so far) */
+	nn_dtype type; /* input type */
+	fc_int *q;     /* uint8 / int8: everything else lives there; NULL for float32 */
 	bool use_blas; /* "blas" variant, else "ref" */
 	int rows, depth, units;
 	conv_split split; /* row tiles x unit chunks */
@@ -79,22 +83,17 @@ static void fc_task(void *ctx, int task, int thread)
 		}
 }
 
-static nn_status fc_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
+nn_status fully_connected_geometry(nn_graph *g, nn_node *node, nn_dtype out_type, int *rows, int *depth,
+				  int *units, int *act, nn_err *err)
 {
 	const nn_tensor *in = nn_in(g, node, 0), *w = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
-	int act, format;
+	int format;
 	bool keep;
 	int64_t count = nn_tensor_count(in);
 	int32_t dims[NN_MAX_RANK];
 	int rank;
-	float lo, hi;
-	fc_data *d;
 	nn_status st;
 
-	if (w->type != NN_F32)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "weights type %s with float32 input (hybrid) is not supported yet",
-				   nn_dtype_name(w->type));
 	if (w->rank != 2)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "weights must have rank 2 [units, depth], not rank %d", w->rank);
@@ -108,29 +107,21 @@ static nn_status fc_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "input has %lld elements, not a multiple of the weights' depth %d",
 				   (long long)count, w->dims[1]);
-	if (bias) {
-		if (bias->type != NN_F32)
-			return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-					   "bias type %s with float32 input is not supported yet",
-					   nn_dtype_name(bias->type));
-		if (bias->rank != 1 || bias->dims[0] != w->dims[0])
-			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-					   "bias must have shape [%d] (rank %d, %lld elements)", w->dims[0],
-					   bias->rank, (long long)nn_tensor_count(bias));
-	}
+	if (bias && (bias->rank != 1 || bias->dims[0] != w->dims[0]))
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "bias must have shape [%d] (rank %d, %lld elements)", w->dims[0], bias->rank,
+				   (long long)nn_tensor_count(bias));
 
 	if (node->op->has_options && node->op->options_type != FC_OPTIONS)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "options are of type %d, not FullyConnectedOptions",
 				   node->op->options_type);
-	act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
+	*act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
 	format = nn_opt_i8(node, OPT_WEIGHTS_FORMAT, 0);
 	keep = nn_opt_bool(node, OPT_KEEP_NUM_DIMS, false);
 	if (format != 0)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
 				   "weights format %d is not supported (only DEFAULT)", format);
-	if ((st = nn_activation_range_f32(node, act, &lo, &hi, err)) != NN_OK)
-		return st;
 
 	if (keep) {
 		if (nn_dim(in, -1) != w->dims[1])
@@ -147,16 +138,42 @@ static nn_status fc_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 		dims[0] = (int32_t)(count / w->dims[1]);
 		dims[1] = w->dims[0];
 	}
-	if ((st = nn_set_output(g, node, 0, NN_F32, rank, dims, err)) != NN_OK)
+	if ((st = nn_set_output(g, node, 0, out_type, rank, dims, err)) != NN_OK)
+		return st;
+	*rows = (int)(count / w->dims[1]);
+	*depth = w->dims[1];
+	*units = w->dims[0];
+	return NN_OK;
+}
+
+static nn_status fc_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
+{
+	const nn_tensor *w = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
+	int act, rows, depth, units;
+	float lo, hi;
+	fc_data *d;
+	nn_status st;
+
+	if (w->type != NN_F32)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "weights type %s with float32 input (hybrid) is not supported yet",
+				   nn_dtype_name(w->type));
+	if (bias && bias->type != NN_F32)
+		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
+				   "bias type %s with float32 input is not supported yet",
+				   nn_dtype_name(bias->type));
+	if ((st = fully_connected_geometry(g, node, NN_F32, &rows, &depth, &units, &act, err)) != NN_OK)
+		return st;
+	if ((st = nn_activation_range_f32(node, act, &lo, &hi, err)) != NN_OK)
 		return st;
 
 	d = nn_calloc(1, sizeof(*d));
 	if (!d)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	d->type = NN_F32;
-	d->rows = (int)(count / w->dims[1]);
-	d->depth = w->dims[1];
-	d->units = w->dims[0];
+	d->rows = rows;
+	d->depth = depth;
+	d->units = units;
 	d->clamp = act != NN_ACT_NONE;
 	d->lo = lo;
 	d->hi = hi;
@@ -167,6 +184,18 @@ static nn_status fc_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	node->impl = d->use_blas ? "blas" : "ref";
 	node->data = d;
 	return NN_OK;
+}
+
+/* uint8 / int8: fully_connected_int.c validates, packs and picks its variant. */
+static nn_status fc_prepare_int(nn_graph *g, nn_node *node, nn_err *err)
+{
+	fc_data *d = nn_calloc(1, sizeof(*d));
+
+	if (!d)
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
+	d->type = nn_in(g, node, 0)->type;
+	node->data = d; /* released by fc_free, also when the rest fails */
+	return fully_connected_int_prepare(g, node, &d->q, err);
 }
 
 static nn_status fc_prepare(nn_graph *g, nn_node *node, nn_err *err)
@@ -180,6 +209,9 @@ static nn_status fc_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	switch (in->type) {
 	case NN_F32:
 		return fc_prepare_f32(g, node, err);
+	case NN_U8:
+	case NN_I8:
+		return fc_prepare_int(g, node, err);
 	default:
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
@@ -190,7 +222,11 @@ static nn_status fc_eval(const nn_node *node, nn_exec *ex)
 {
 	const fc_data *d = node->data;
 	const nn_tensor *bias = nn_ex_in(ex, node, 2);
-	fc_run r = {
+	fc_run r;
+
+	if (d->q)
+		return fully_connected_int_eval(d->q, node, ex);
+	r = (fc_run){
 	    .d = d,
 	    .in = nn_ex_in(ex, node, 0)->data,
 	    .w = nn_ex_in(ex, node, 1)->data,
@@ -204,7 +240,11 @@ static nn_status fc_eval(const nn_node *node, nn_exec *ex)
 
 static void fc_free(void *data)
 {
-	nn_free(data);
+	fc_data *d = data;
+
+	if (d)
+		fully_connected_int_free(d->q);
+	nn_free(d);
 }
 
 const nn_kernel nn_k_fully_connected = {

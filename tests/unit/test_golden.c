@@ -31,6 +31,24 @@ static const char *const float_models[] = {
 	NULL,
 };
 
+/* Integer models: every output byte for byte (the detector's outputs are
+ * float32 boxes and scores from its custom op: compared like floats). */
+static const char *const integer_models[] = {
+	"mobilenet_v1_0.25_128_quant",
+	"mobilenet_v1_0.25_224_quant_with_metadata",
+	"mobilenet_v1_0.5_160_quant",
+	"mobilenet_v2_1.0_224_quant",
+	"tf2_mobilenet_v2_1.0_224_ptq",
+	"deeplabv3_mnv2_pascal_quant",
+	"movenet_singlepose_lightning_int8_4",
+	"posenet_mobilenet_v1_100_257x257_multi_kpt_stripped_integer_quant",
+	"bench/mobilenet_v1_1.0_224_uint8",
+	"bench/mobilenet_v1_1.0_224_int8",
+	"bench/mobilenet_v2_1.0_224_uint8",
+	"bench/mobilenet_v2_1.0_224_int8",
+	NULL,
+};
+
 static char tmp_root[256];
 
 static int run_cmd(char *const argv[])
@@ -188,6 +206,12 @@ START_TEST(test_float_goldens)
 }
 END_TEST
 
+START_TEST(test_integer_goldens)
+{
+	run_model_cases(integer_models[_i]);
+}
+END_TEST
+
 static void setup(void)
 {
 	snprintf(tmp_root, sizeof(tmp_root), "/tmp/liteserve-golden-XXXXXX");
@@ -205,14 +229,20 @@ static void teardown(void)
 int main(void)
 {
 	Suite *s = suite_create("golden");
-	TCase *tf = tcase_create("float");
-	int n_float = 0;
+	TCase *tf = tcase_create("float"), *ti = tcase_create("integer");
+	int n_float = 0, n_int = 0;
 
 	while (float_models[n_float])
 		n_float++;
+	while (integer_models[n_int])
+		n_int++;
 	tcase_set_timeout(tf, 900);
 	tcase_add_checked_fixture(tf, setup, teardown);
 	tcase_add_loop_test(tf, test_float_goldens, 0, n_float);
 	suite_add_tcase(s, tf);
+	tcase_set_timeout(ti, 900);
+	tcase_add_checked_fixture(ti, setup, teardown);
+	tcase_add_loop_test(ti, test_integer_goldens, 0, n_int);
+	suite_add_tcase(s, ti);
 	return ts_run_suite(s);
 }
