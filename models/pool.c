@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,23 @@ static void defaults_fill(pool_defaults *d, const pool_defaults *in)
 		d->threads = NN_MAX_THREADS;
 	if (d->max_queue > REPO_MAX_QUEUE)
 		d->max_queue = REPO_MAX_QUEUE;
+	d->log = in ? in->log : NULL;
+}
+
+static void pool_log(const pool_registry *r, bool warning, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void pool_log(const pool_registry *r, bool warning, const char *fmt, ...)
+{
+	char line[NN_ERR_MSG_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->def.log)
+		r->def.log(warning, line);
+	else
+		fprintf(stderr, "%s\n", line);
 }
 
 /* ---- one model --------------------------------------------------------- */
@@ -487,13 +505,13 @@ record:
 		pool_put(&p->pub);
 	}
 	if (ps == POOL_OK)
-		fprintf(stderr, "model %s version %lld loaded: task %s, %zu bytes, arena %zu bytes, %.1f ms\n", name,
+		pool_log(r, false, "model %s version %lld loaded: task %s, %zu bytes, arena %zu bytes, %.1f ms", name,
 			(long long)version, pool_task_name(p->pub.task), p->pub.file_bytes, p->graph->arena_bytes,
 			p->pub.load_ms);
 	pool_put(old ? &old->pub : NULL);
 out:
 	if (ps != POOL_OK) {
-		fprintf(stderr, "model %s: not loaded: %s\n", name, e.msg);
+		pool_log(r, true, "model %s: not loaded: %s", name, e.msg);
 		if (err) {
 			*err = e;
 		}
@@ -509,7 +527,7 @@ int pool_load_all(pool_registry *r)
 	nn_err e = {0};
 
 	if (repo_list(r->dir, &names, &n, &e) != NN_OK) {
-		fprintf(stderr, "model repository: %s\n", e.msg);
+		pool_log(r, true, "model repository: %s", e.msg);
 		return 0;
 	}
 	for (int i = 0; i < n; i++)
@@ -542,7 +560,7 @@ pool_status pool_unload(pool_registry *r, const char *name, nn_err *err)
 	e->cur = NULL;
 	snprintf(e->reason, sizeof(e->reason), "unloaded");
 	pthread_mutex_unlock(&r->lock);
-	fprintf(stderr, "model %s version %lld unloaded\n", name, (long long)version);
+	pool_log(r, false, "model %s version %lld unloaded", name, (long long)version);
 	/* requests holding it finish on it; the last pool_put frees it */
 	pool_put(&old->pub);
 	pthread_mutex_unlock(&r->load_lock);

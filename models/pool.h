@@ -53,6 +53,9 @@ typedef struct pool_defaults {
 	int threads;            /* engine threads per inference (default 1) */
 	int max_queue;          /* requests waiting for an instance before 503 (default 64) */
 	int64_t max_pixels;     /* decoded image limit (default 40e6) */
+	/* Where load/unload lines go (warning = a model that did not load);
+	 * NULL = plain lines on stderr.  The server passes its logger. */
+	void (*log)(bool warning, const char *line);
 } pool_defaults;
 
 typedef struct pool_registry pool_registry;

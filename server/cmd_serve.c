@@ -33,6 +33,12 @@ static void log_config(const cfg_config *c)
 		*c->config ? " config=" : "", c->config);
 }
 
+/* The pool's load/unload lines, in the server's log format (always shown: they say what is served). */
+static void serve_pool_log(bool warning, const char *line)
+{
+	srv_log_always(warning ? SRV_LOG_WARN : SRV_LOG_INFO, "%s", line);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	cfg_config cfg;
@@ -77,6 +83,7 @@ int cmd_serve(int argc, char **argv)
 	defaults.threads = (int)cfg.inference_threads;
 	defaults.max_queue = (int)cfg.max_queue;
 	defaults.max_pixels = cfg.max_pixels;
+	defaults.log = serve_pool_log;
 	pool = pool_create(cfg.model_repository, &defaults);
 	if (!pool) {
 		srv_log(SRV_LOG_ERROR, "cannot open the model repository %s", cfg.model_repository);
