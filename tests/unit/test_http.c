@@ -1123,6 +1123,52 @@ START_TEST(test_quantized_model)
 }
 END_TEST
 
+/* ---- the acceptance: hosted mobilenet_v2 quant, cat picture ------- */
+
+#define HOSTED_QUANT "mobilenet_v2_1.0_224_quant"
+
+/* The task endpoint names a cat for cat_720p.jpg; KServe v2 infer on the
+ * golden input tensor (raw binary body) answers exactly the golden output. */
+START_TEST(test_hosted_quant_cat_and_golden_bytes)
+{
+	static const char *const h_raw[] = {"Inference-Header-Content-Length: 0",
+					    "Content-Type: application/octet-stream", NULL};
+	server s;
+	resp r;
+	size_t jn = 0, in_n = 0, out_n = 0;
+	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);
+	uint8_t *in = shared_file("golden/" HOSTED_QUANT "/cat_720p/input_0.bin", &in_n);
+	uint8_t *gold = shared_file("golden/" HOSTED_QUANT "/cat_720p/output_0.bin", &out_n);
+	const char *top;
+	json_t *data;
+
+	repo_init(&s);
+	if (!jpg || !in || !gold || !repo_add(s.dir, HOSTED_QUANT, "imagenet_labels_1001.txt")) {
+		nftw(s.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(jpg), free(in), free(gold);
+		return;
+	}
+	server_start(&s, NULL, true);
+	ck_assert_int_eq(http(&s, "POST", "/v1/models/" HOSTED_QUANT "/predict", H_JPEG, jpg, (long)jn, &r), 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	top = json_string_value(json_object_get(json_array_get(json_object_get(r.json, "predictions"), 0), "label"));
+	ck_assert_msg(top && strstr(top, "cat"), "top-1 is '%s'", top ? top : "(none)");
+	ck_assert(json_is_object(json_object_get(r.json, "latency_ms")));
+	resp_free(&r);
+	ck_assert_int_eq(
+	    http(&s, "POST", "/v2/models/" HOSTED_QUANT "/infer", h_raw, in, (long)in_n, &r), 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	data = json_object_get(json_array_get(json_object_get(r.json, "outputs"), 0), "data");
+	ck_assert_uint_eq(json_array_size(data), out_n);
+	for (size_t i = 0; i < out_n; i++)
+		ck_assert_msg(json_integer_value(json_array_get(data, i)) == gold[i], "output byte %zu: %lld, golden %u",
+			      i, (long long)json_integer_value(json_array_get(data, i)), gold[i]);
+	resp_free(&r);
+	free(jpg), free(in), free(gold);
+	server_stop(&s);
+}
+END_TEST
+
 /* ---- segmentation: the task when its adapter exists, else 501 ------------ */
 
 #define SEG_MODEL "deeplabv3_257_mv_gpu"
@@ -1838,6 +1884,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_kserve_infer);
 	tcase_add_test(tc, test_tfserving);
 	tcase_add_test(tc, test_quantized_model);
+	tcase_add_test(tc, test_hosted_quant_cat_and_golden_bytes);
 	tcase_add_test(tc, test_segmentation_task);
 	tcase_add_test(tc, test_repository_admin);
 	tcase_add_test(tc, test_readiness);
