@@ -1,5 +1,6 @@
 /* testutil.c - helpers shared by the Check suites (see testutil.h). */
 #include "testutil.h"
+#include "tflite_builder.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,52 @@ void ts_model_free(ts_model *m)
 	tfl_model_free(m->model);
 	free(m->bytes);
 	memset(m, 0, sizeof(*m));
+}
+
+nn_status ts_tb_load(ts_model *m, tb_model *b, int threads, nn_err *err)
+{
+	size_t size;
+	uint8_t *bytes = tb_finish(b, &size);
+
+	tb_free(b);
+	return ts_model_load(m, bytes, size, threads, err);
+}
+
+void ts_tb_expect_refused(tb_model *b, const char *needle, const char *what)
+{
+	ts_model m;
+	nn_err err = {0};
+	nn_status st = ts_tb_load(&m, b, 1, &err);
+
+	ck_assert_msg(st != NN_OK, "%s: model was accepted", what);
+	ck_assert_msg(strstr(err.msg, needle) != NULL, "%s: message '%s' does not mention '%s'", what, err.msg,
+		      needle);
+	ts_model_free(&m);
+}
+
+void ts_tb_load_ok(ts_model *m, tb_model *b, int threads, const char *what)
+{
+	nn_err err = {0};
+	nn_status st = ts_tb_load(m, b, threads, &err);
+
+	ck_assert_msg(st == NN_OK, "%s: load failed: %s", what, err.msg);
+}
+
+void ts_invoke_ok(ts_model *m, const char *what)
+{
+	nn_err err = {0};
+	nn_status st = nn_session_invoke(m->session, &err);
+
+	ck_assert_msg(st == NN_OK, "%s: invoke failed: %s", what, err.msg);
+}
+
+void ts_put_input(ts_model *m, int i, const void *src, size_t bytes)
+{
+	nn_tensor *t = nn_session_input(m->session, i);
+
+	ck_assert_uint_eq(t->bytes, bytes);
+	if (bytes)
+		memcpy(t->data, src, bytes);
 }
 
 int ts_run_suite(Suite *s)

@@ -42,6 +42,19 @@ typedef struct ts_model {
 nn_status ts_model_load(ts_model *m, uint8_t *bytes, size_t size, int n_threads, nn_err *err); /* takes bytes */
 void ts_model_free(ts_model *m);
 
+/* One-op model helpers for kernel tests (tflite_builder.h models). */
+struct tb_model;
+/* Serialises b (and frees it), then ts_model_load. */
+nn_status ts_tb_load(ts_model *m, struct tb_model *b, int threads, nn_err *err);
+/* Loads b and asserts it is refused with a message containing needle. */
+void ts_tb_expect_refused(struct tb_model *b, const char *needle, const char *what);
+/* Loads b and asserts success. */
+void ts_tb_load_ok(ts_model *m, struct tb_model *b, int threads, const char *what);
+/* Invokes and asserts success. */
+void ts_invoke_ok(ts_model *m, const char *what);
+/* Copies bytes into input i (asserting its size; empty tensors may have no storage). */
+void ts_put_input(ts_model *m, int i, const void *src, size_t bytes);
+
 /* Runs a Check suite; returns the process exit code. */
 int ts_run_suite(Suite *s);
 

@@ -43,9 +43,7 @@ typedef enum expect {
 
 static expect g_expect = EXPECT_ANY;
 
-/* Named here so the test binary links them from libnn.a even while the
- * registry only references kernels weakly (a weak reference does not pull
- * an object out of a static archive). */
+/* The kernels the registry must map these builtin codes to. */
 extern const nn_kernel nn_k_conv_2d, nn_k_depthwise_conv_2d, nn_k_fully_connected;
 
 static bool forked(void)

@@ -61,8 +61,7 @@ enum {
 enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3, ACT_TANH = 4 };
 enum { SAME = 0, VALID = 1 };
 
-/* Named here so the linker pulls these kernels out of libnn.a: the registry
- * refers to them weakly for now, which alone would not. */
+/* The kernels the registry must map these builtin codes to. */
 extern const nn_kernel nn_k_add, nn_k_sub, nn_k_mul, nn_k_div, nn_k_squared_difference, nn_k_logistic,
     nn_k_tanh, nn_k_sqrt, nn_k_rsqrt, nn_k_softmax, nn_k_concatenation, nn_k_average_pool_2d,
     nn_k_max_pool_2d;
@@ -86,54 +85,6 @@ START_TEST(test_registry)
 END_TEST
 
 /* --- helpers ------------------------------------------------------------ */
-
-static nn_status load(ts_model *m, tb_model *b, int threads, nn_err *err)
-{
-	size_t size;
-	uint8_t *bytes = tb_finish(b, &size);
-
-	tb_free(b);
-	return ts_model_load(m, bytes, size, threads, err);
-}
-
-/* Loads, expects a refusal whose message contains needle. */
-static void expect_refused(tb_model *b, const char *needle, const char *what)
-{
-	ts_model m;
-	nn_err err = {0};
-	nn_status st = load(&m, b, 1, &err);
-
-	ck_assert_msg(st != NN_OK, "%s: model was accepted", what);
-	ck_assert_msg(strstr(err.msg, needle) != NULL, "%s: message '%s' does not mention '%s'", what,
-		      err.msg, needle);
-	ts_model_free(&m);
-}
-
-static void load_ok(ts_model *m, tb_model *b, int threads, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = load(m, b, threads, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: load failed: %s", what, err.msg);
-}
-
-static void invoke_ok(ts_model *m, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = nn_session_invoke(m->session, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: invoke failed: %s", what, err.msg);
-}
-
-/* Copies an input in (empty tensors may have no storage: skip them). */
-static void put(ts_model *m, int i, const void *src, size_t bytes)
-{
-	nn_tensor *t = nn_session_input(m->session, i);
-
-	ck_assert_uint_eq(t->bytes, bytes);
-	if (bytes)
-		memcpy(t->data, src, bytes);
-}
 
 static void fill(uint32_t *rng, float *v, size_t n, float lo, float hi)
 {
@@ -373,11 +324,11 @@ static void binary_case(const bin_op *op, int act, bool is_int, int ra, const in
 		tb_io(b, 1, (int[]){x}, 1, (int[]){z});
 	else
 		tb_io(b, 2, (int[]){x, y}, 1, (int[]){z});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, fa, na * 4);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, fa, na * 4);
 	if (!b_const)
-		put(&m, 1, fb, nb * 4);
-	invoke_ok(&m, what);
+		ts_put_input(&m, 1, fb, nb * 4);
+	ts_invoke_ok(&m, what);
 	check_shape(nn_session_output(m.session, 0), ro, dout, what);
 
 	act_range(op->has_act ? act : ACT_NONE, &lo, &hi);
@@ -513,10 +464,10 @@ START_TEST(test_binary_int32_wraps)
 	tb_opt_i8(&o, 0, ACT_NONE);
 	tb_op(b, OP_MUL, NULL, 1, (int[]){x, y}, 2, (int[]){z}, 1, OPTS_MUL, &o);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){z});
-	load_ok(&m, b, 1, "int32 wrap");
+	ts_tb_load_ok(&m, b, 1, "int32 wrap");
 	((int32_t *)nn_session_input(m.session, 0)->data)[0] = 2;
 	((int32_t *)nn_session_input(m.session, 0)->data)[1] = -1;
-	invoke_ok(&m, "int32 wrap");
+	ts_invoke_ok(&m, "int32 wrap");
 	ck_assert_int_eq(((const int32_t *)nn_session_output(m.session, 0)->data)[0], -2);
 	ck_assert_int_eq(((const int32_t *)nn_session_output(m.session, 0)->data)[1], INT32_MIN);
 	ts_model_free(&m);
@@ -575,7 +526,7 @@ static void unary_case(int code, int rank, const int32_t *dims, float lo, float 
 {
 	uint32_t rng = seed;
 	size_t n = count_of(rank, dims);
-	float *v = malloc(n * 4 + 4), *want = malloc(n * 4 + 4);
+	float *v = malloc(n * 4 + 4), *want = calloc(n + 1, 4);
 	const float special[] = {0.0f,	 -0.0f, 1.0f,  -1.0f,  16.6f,  16.7f,	 -8.99f,   -9.01f,
 				 -20.0f, 20.0f, 90.0f, -90.0f, 1e-30f, INFINITY, -INFINITY};
 	tb_model *b = tb_new();
@@ -592,9 +543,9 @@ static void unary_case(int code, int rank, const int32_t *dims, float lo, float 
 	y = tb_tensor(b, "y", NN_F32, rank, dims, NULL, 0, NULL);
 	tb_op(b, code, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, v, n * 4);
-	invoke_ok(&m, what);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, v, n * 4);
+	ts_invoke_ok(&m, what);
 	check_shape(nn_session_output(m.session, 0), rank, dims, what);
 	for (size_t i = 0; i < n; i++)
 		want[i] = unary_ref(code, v[i]);
@@ -638,7 +589,7 @@ static void softmax_case(int rank, const int32_t *dims, bool has_beta, float bet
 {
 	uint32_t rng = seed;
 	size_t n = count_of(rank, dims), depth = (size_t)dims[rank - 1];
-	float *v = malloc(n * 4 + 4), *want = malloc(n * 4 + 4);
+	float *v = malloc(n * 4 + 4), *want = calloc(n + 1, 4);
 	tb_model *b = tb_new();
 	tb_opts o = {0};
 	ts_model m;
@@ -655,9 +606,9 @@ static void softmax_case(int rank, const int32_t *dims, bool has_beta, float bet
 	tb_op(b, OP_SOFTMAX, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, has_beta ? OPTS_SOFTMAX : 0,
 	      has_beta ? &o : NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, v, n * 4);
-	invoke_ok(&m, what);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, v, n * 4);
+	ts_invoke_ok(&m, what);
 	for (size_t r = 0; depth && r < n / depth; r++) {
 		const float *row = v + r * depth;
 		double mx = row[0], sum = 0.0;
@@ -736,11 +687,11 @@ static void concat_case(nn_dtype type, int axis, int n_in, int threads, const in
 	tb_opt_i8(&o, 1, ACT_NONE);
 	tb_op(b, OP_CONCATENATION, NULL, 1, t, n_in, (int[]){y}, 1, OPTS_CONCATENATION, &o);
 	tb_io(b, n_graph, graph_in, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
+	ts_tb_load_ok(&m, b, threads, what);
 	for (int i = 0, g = 0; i < n_in; i++)
 		if (!(const_mid && i == 1))
-			put(&m, g++, data[i], count_of(rank, dims[i]) * 4);
-	invoke_ok(&m, what);
+			ts_put_input(&m, g++, data[i], count_of(rank, dims[i]) * 4);
+	ts_invoke_ok(&m, what);
 	check_shape(nn_session_output(m.session, 0), rank, odims, what);
 	{
 		const uint32_t *got = nn_session_output(m.session, 0)->data;
@@ -871,9 +822,9 @@ static void pool_run(bool is_max, const pool_case_t *pc, int threads, uint32_t s
 	tb_op(b, is_max ? OP_MAX_POOL_2D : OP_AVERAGE_POOL_2D, NULL, 1, (int[]){x}, 1, (int[]){y}, 1,
 	      OPTS_POOL2D, &o);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, in, ni * 4);
-	invoke_ok(&m, what);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, in, ni * 4);
+	ts_invoke_ok(&m, what);
 	check_shape(nn_session_output(m.session, 0), 4, out_dims, what);
 	pool_ref(is_max, pc, in, want, oh, ow, ph, pw);
 	check_close(nn_session_output(m.session, 0)->data, want, no, 1e-5, 1e-6, what);
@@ -1001,24 +952,24 @@ START_TEST(test_refusals)
 	const int32_t d23[2] = {2, 3}, d43[2] = {4, 3}, img[4] = {1, 8, 8, 3};
 
 	/* binary ops */
-	expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_F32, 2, d23, NN_F32, 2, d43, 0, NULL, 0),
+	ts_tb_expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_F32, 2, d23, NN_F32, 2, d43, 0, NULL, 0),
 		       "[2,3] and [4,3] are not broadcastable", "add shapes");
-	expect_refused(
+	ts_tb_expect_refused(
 	    binary_model(OP_MUL, OPTS_MUL, NN_F32, 1, (int32_t[]){4}, NN_F32, 1, (int32_t[]){3}, 0, NULL, 0),
 	    "not broadcastable", "mul shapes");
-	expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_I16, 2, d23, NN_I16, 2, d23, 2, d23, 0),
+	ts_tb_expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_I16, 2, d23, NN_I16, 2, d23, 2, d23, 0),
 		       "input type int16 is not supported yet", "add int16");
-	expect_refused(binary_model(OP_DIV, OPTS_DIV, NN_I32, 2, d23, NN_I32, 2, d23, 2, d23, 0),
+	ts_tb_expect_refused(binary_model(OP_DIV, OPTS_DIV, NN_I32, 2, d23, NN_I32, 2, d23, 2, d23, 0),
 		       "input type int32 is not supported yet", "div int32");
-	expect_refused(binary_model(OP_SQUARED_DIFFERENCE, 0, NN_I8, 2, d23, NN_I8, 2, d23, 2, d23, 0),
+	ts_tb_expect_refused(binary_model(OP_SQUARED_DIFFERENCE, 0, NN_I8, 2, d23, NN_I8, 2, d23, 2, d23, 0),
 		       "input type int8 is not supported yet", "squared difference int8");
-	expect_refused(binary_model(OP_SUB, OPTS_SUB, NN_F32, 2, d23, NN_I32, 2, d23, 2, d23, 0),
+	ts_tb_expect_refused(binary_model(OP_SUB, OPTS_SUB, NN_F32, 2, d23, NN_I32, 2, d23, 2, d23, 0),
 		       "different types (float32 and int32)", "sub mixed types");
-	expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_F32, 2, d23, NN_F32, 2, d23, 2, d23, ACT_TANH),
+	ts_tb_expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_F32, 2, d23, NN_F32, 2, d23, 2, d23, ACT_TANH),
 		       "fused activation 4", "add tanh activation");
-	expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_I32, 2, d23, NN_I32, 2, d23, 2, d23, ACT_TANH),
+	ts_tb_expect_refused(binary_model(OP_ADD, OPTS_ADD, NN_I32, 2, d23, NN_I32, 2, d23, 2, d23, ACT_TANH),
 		       "fused activation 4", "add int32 tanh activation");
-	expect_refused(binary_model(OP_ADD, OPTS_MUL, NN_F32, 2, d23, NN_F32, 2, d23, 2, d23, 0),
+	ts_tb_expect_refused(binary_model(OP_ADD, OPTS_MUL, NN_F32, 2, d23, NN_F32, 2, d23, 2, d23, 0),
 		       "options are of type 21", "add with MulOptions");
 	{
 		tb_model *b = tb_new();
@@ -1026,16 +977,16 @@ START_TEST(test_refusals)
 		int z = tb_tensor(b, "out", NN_F32, 2, d23, NULL, 0, NULL);
 		tb_op(b, OP_ADD, NULL, 1, (int[]){x}, 1, (int[]){z}, 1, 0, NULL);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){z});
-		expect_refused(b, "has 1 inputs, expected 2..2", "add arity");
+		ts_tb_expect_refused(b, "has 1 inputs, expected 2..2", "add arity");
 	}
 
 	/* unary ops and softmax */
-	expect_refused(unary_model(OP_LOGISTIC, NN_I16), "input type int16 is not supported yet",
+	ts_tb_expect_refused(unary_model(OP_LOGISTIC, NN_I16), "input type int16 is not supported yet",
 		       "logistic int16");
-	expect_refused(unary_model(OP_TANH, NN_I16), "input type int16 is not supported yet", "tanh int16");
-	expect_refused(unary_model(OP_SQRT, NN_I32), "input type int32 is not supported yet", "sqrt int32");
-	expect_refused(unary_model(OP_RSQRT, NN_I8), "input type int8 is not supported yet", "rsqrt int8");
-	expect_refused(unary_model(OP_SOFTMAX, NN_I16), "input type int16 is not supported yet",
+	ts_tb_expect_refused(unary_model(OP_TANH, NN_I16), "input type int16 is not supported yet", "tanh int16");
+	ts_tb_expect_refused(unary_model(OP_SQRT, NN_I32), "input type int32 is not supported yet", "sqrt int32");
+	ts_tb_expect_refused(unary_model(OP_RSQRT, NN_I8), "input type int8 is not supported yet", "rsqrt int8");
+	ts_tb_expect_refused(unary_model(OP_SOFTMAX, NN_I16), "input type int16 is not supported yet",
 		       "softmax int16");
 	{
 		tb_model *b = tb_new();
@@ -1043,37 +994,37 @@ START_TEST(test_refusals)
 		int y = tb_tensor(b, "y", NN_F32, 0, NULL, NULL, 0, NULL);
 		tb_op(b, OP_SOFTMAX, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, 0, NULL);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		expect_refused(b, "softmax needs rank >= 1", "softmax scalar");
+		ts_tb_expect_refused(b, "softmax needs rank >= 1", "softmax scalar");
 	}
 
 	/* concatenation */
-	expect_refused(concat_model(NN_F32, 1, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 3, 4}, 3),
+	ts_tb_expect_refused(concat_model(NN_F32, 1, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 3, 4}, 3),
 		       "input 1 has 4 in dimension 2 but input 0 has 3", "concat shapes");
-	expect_refused(concat_model(NN_F32, 1, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 3}, 2),
+	ts_tb_expect_refused(concat_model(NN_F32, 1, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 3}, 2),
 		       "input 1 has rank 2 but input 0 has rank 3", "concat ranks");
-	expect_refused(concat_model(NN_F32, 3, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
+	ts_tb_expect_refused(concat_model(NN_F32, 3, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
 		       "axis 3 is out of range for rank 3", "concat axis");
-	expect_refused(concat_model(NN_F32, -4, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
+	ts_tb_expect_refused(concat_model(NN_F32, -4, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
 		       "axis -4 is out of range", "concat negative axis");
-	expect_refused(concat_model(NN_F32, 0, ACT_RELU, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
+	ts_tb_expect_refused(concat_model(NN_F32, 0, ACT_RELU, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
 		       "fused activation 1 is not supported", "concat relu");
-	expect_refused(concat_model(NN_I16, 0, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
+	ts_tb_expect_refused(concat_model(NN_I16, 0, 0, (int32_t[]){1, 2, 3}, (int32_t[]){1, 2, 3}, 3),
 		       "input type int16 is not supported yet", "concat int16");
 
 	/* pools */
-	expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, SAME, 1, 1, 0, 3, 0, img),
+	ts_tb_expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, SAME, 1, 1, 0, 3, 0, img),
 		       "filter 0x3 (h x w) must be positive", "avg filter 0");
-	expect_refused(pool_model(OP_MAX_POOL_2D, NN_F32, SAME, 1, 1, 3, 0, 0, img),
+	ts_tb_expect_refused(pool_model(OP_MAX_POOL_2D, NN_F32, SAME, 1, 1, 3, 0, 0, img),
 		       "filter 3x0 (h x w) must be positive", "max filter 0");
-	expect_refused(pool_model(OP_MAX_POOL_2D, NN_F32, SAME, 0, 2, 3, 3, 0, img),
+	ts_tb_expect_refused(pool_model(OP_MAX_POOL_2D, NN_F32, SAME, 0, 2, 3, 3, 0, img),
 		       "stride 0x2 (h x w) must be positive", "max stride 0");
-	expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, 2, 1, 1, 3, 3, 0, img), "padding 2 is neither",
+	ts_tb_expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, 2, 1, 1, 3, 3, 0, img), "padding 2 is neither",
 		       "avg padding 2");
-	expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, VALID, 1, 1, 9, 3, 0, img), "gives no output",
+	ts_tb_expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, VALID, 1, 1, 9, 3, 0, img), "gives no output",
 		       "avg valid filter larger than input");
-	expect_refused(pool_model(OP_MAX_POOL_2D, NN_I16, SAME, 2, 2, 3, 3, 0, img),
+	ts_tb_expect_refused(pool_model(OP_MAX_POOL_2D, NN_I16, SAME, 2, 2, 3, 3, 0, img),
 		       "input type int16 is not supported yet", "max int16");
-	expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, SAME, 2, 2, 3, 3, ACT_TANH, img),
+	ts_tb_expect_refused(pool_model(OP_AVERAGE_POOL_2D, NN_F32, SAME, 2, 2, 3, 3, ACT_TANH, img),
 		       "fused activation 4", "avg tanh");
 	{
 		tb_model *b = tb_new();
@@ -1083,7 +1034,7 @@ START_TEST(test_refusals)
 		tb_opt_i32(&o, 1, 1);
 		tb_op(b, OP_MAX_POOL_2D, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, OPTS_POOL2D, &o);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		expect_refused(b, "input has rank 3, expected 4", "max rank 3");
+		ts_tb_expect_refused(b, "input has rank 3, expected 4", "max rank 3");
 	}
 }
 END_TEST

@@ -69,52 +69,6 @@ typedef struct qparam {
 
 /* --- model and session helpers -------------------------------------------- */
 
-static nn_status load(ts_model *m, tb_model *b, int threads, nn_err *err)
-{
-	size_t size;
-	uint8_t *bytes = tb_finish(b, &size);
-
-	tb_free(b);
-	return ts_model_load(m, bytes, size, threads, err);
-}
-
-static void expect_refused(tb_model *b, const char *needle, const char *what)
-{
-	ts_model m;
-	nn_err err = {0};
-	nn_status st = load(&m, b, 1, &err);
-
-	ck_assert_msg(st != NN_OK, "%s: model was accepted", what);
-	ck_assert_msg(strstr(err.msg, needle) != NULL, "%s: message '%s' does not mention '%s'", what,
-		      err.msg, needle);
-	ts_model_free(&m);
-}
-
-static void load_ok(ts_model *m, tb_model *b, int threads, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = load(m, b, threads, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: load failed: %s", what, err.msg);
-}
-
-static void invoke_ok(ts_model *m, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = nn_session_invoke(m->session, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: invoke failed: %s", what, err.msg);
-}
-
-static void put(ts_model *m, int i, const void *src, size_t bytes)
-{
-	nn_tensor *t = nn_session_input(m->session, i);
-
-	ck_assert_uint_eq(t->bytes, bytes);
-	if (bytes)
-		memcpy(t->data, src, bytes);
-}
-
 /* A per-tensor quantized tensor (data makes it a constant). */
 static int qt(tb_model *b, const char *name, nn_dtype t, int rank, const int32_t *dims, const void *data,
 	      size_t nbytes, qparam q)
@@ -384,11 +338,11 @@ static uint8_t *qbinary_case(int code, nn_dtype t, int act, int ra, const int32_
 		tb_io(b, 1, (int[]){x}, 1, (int[]){z});
 	else
 		tb_io(b, 2, (int[]){x, y}, 1, (int[]){z});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, a, na);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, a, na);
 	if (!b_const)
-		put(&m, 1, bv, nb);
-	invoke_ok(&m, what);
+		ts_put_input(&m, 1, bv, nb);
+	ts_invoke_ok(&m, what);
 	check_shape(nn_session_output(m.session, 0), ro, dout, what);
 	memcpy(got, nn_session_output(m.session, 0)->data, no);
 
@@ -697,9 +651,9 @@ static void logistic_case(nn_dtype t, int rank, const int32_t *dims, qparam qi, 
 	y = qt(b, "y", t, rank, dims, NULL, 0, qo);
 	tb_op(b, OP_LOGISTIC, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, in, n);
-	invoke_ok(&m, what);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, in, n);
+	ts_invoke_ok(&m, what);
 	for (size_t i = 0; i < n; i++) {
 		int32_t q = getq(t, in, i), v = o_logistic(q, t, qi, qo);
 		double exact = 1.0 / (1.0 + exp(-(double)qi.s * (q - qi.z)));
@@ -761,9 +715,9 @@ static void softmax_case(nn_dtype t, int rank, const int32_t *dims, qparam qi, f
 	tb_opt_f32(&o, 0, beta);
 	tb_op(b, OP_SOFTMAX, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, OPTS_SOFTMAX, &o);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, in, n);
-	invoke_ok(&m, what);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, in, n);
+	ts_invoke_ok(&m, what);
 	for (size_t r = 0; r < n / depth; r++) {
 		const float scale = -qi.s * beta;
 		int32_t max = qmin_of(t);
@@ -866,10 +820,10 @@ static void concat_case(nn_dtype t, int n, int rank, int axis, const int32_t (*d
 	tb_opt_i32(&o, 0, axis);
 	tb_op(b, OP_CONCATENATION, NULL, 1, ids, n, (int[]){y}, 1, OPTS_CONCATENATION, &o);
 	tb_io(b, n, ids, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
+	ts_tb_load_ok(&m, b, threads, what);
 	for (int i = 0; i < n; i++)
-		put(&m, i, in[i], nin[i]);
-	invoke_ok(&m, what);
+		ts_put_input(&m, i, in[i], nin[i]);
+	ts_invoke_ok(&m, what);
 	check_shape(nn_session_output(m.session, 0), rank, dout, what);
 
 	for (int k = 0; k < axis; k++)
@@ -997,9 +951,9 @@ static uint8_t *pool_run(const pool_case_t *pc, qparam q, int threads, uint32_t 
 	tb_opt_i8(&o, 5, (int8_t)pc->act);
 	tb_op(b, pc->code, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, OPTS_POOL2D, &o);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, what);
-	put(&m, 0, in, ni);
-	invoke_ok(&m, what);
+	ts_tb_load_ok(&m, b, threads, what);
+	ts_put_input(&m, 0, in, ni);
+	ts_invoke_ok(&m, what);
 	check_shape(nn_session_output(m.session, 0), 4, dout, what);
 	memcpy(got, nn_session_output(m.session, 0)->data, no);
 
@@ -1176,66 +1130,66 @@ START_TEST(test_refusals)
 	const qparam u = {0.1f, 10}, lo_u8 = {1.0f / 256, 0}, lo_i8 = {1.0f / 256, -128};
 
 	/* invalid quantization, per qm_check_quant */
-	expect_refused(qbinary_model(OP_ADD, NN_U8, NULL, &ok, &ok, 0),
+	ts_tb_expect_refused(qbinary_model(OP_ADD, NN_U8, NULL, &ok, &ok, 0),
 		       "input 0 'a' (uint8) has no quantization", "add without quantization");
-	expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &zero_scale, &ok, 0), "scale 0 is 0 (must be > 0)",
+	ts_tb_expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &zero_scale, &ok, 0), "scale 0 is 0 (must be > 0)",
 		       "add zero scale");
-	expect_refused(qbinary_model(OP_SUB, NN_I8, &ok, &ok, &neg_scale, 0), "scale 0 is -0.25",
+	ts_tb_expect_refused(qbinary_model(OP_SUB, NN_I8, &ok, &ok, &neg_scale, 0), "scale 0 is -0.25",
 		       "sub negative");
-	expect_refused(qbinary_model(OP_MUL, NN_I8, &nan_scale, &ok, &ok, 0), "scale 0 is not finite",
+	ts_tb_expect_refused(qbinary_model(OP_MUL, NN_I8, &nan_scale, &ok, &ok, 0), "scale 0 is not finite",
 		       "mul nan scale (the reader refuses it)");
-	expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &zp300, &ok, 0), "zero point 300 outside [0, 255]",
+	ts_tb_expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &zp300, &ok, 0), "zero point 300 outside [0, 255]",
 		       "add uint8 zero point 300");
-	expect_refused(qbinary_model(OP_MUL, NN_I8, &ok, &ok, &zp200, 0),
+	ts_tb_expect_refused(qbinary_model(OP_MUL, NN_I8, &ok, &ok, &zp200, 0),
 		       "zero point 200 outside [-128, 127]", "mul int8 zero point 200");
-	expect_refused(qbinary_model(OP_SUB, NN_I8, &zpm129, &ok, &ok, 0), "zero point -129",
+	ts_tb_expect_refused(qbinary_model(OP_SUB, NN_I8, &zpm129, &ok, &ok, 0), "zero point -129",
 		       "sub zero point");
-	expect_refused(qbinary_model(OP_ADD, NN_I8, &ok, &per_axis, &ok, 0), "per axis (3 scales)",
+	ts_tb_expect_refused(qbinary_model(OP_ADD, NN_I8, &ok, &per_axis, &ok, 0), "per axis (3 scales)",
 		       "add per-axis");
-	expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &ok, &ok, ACT_TANH), "fused activation 4",
+	ts_tb_expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &ok, &ok, ACT_TANH), "fused activation 4",
 		       "add tanh activation");
-	expect_refused(qbinary_model(OP_MUL, NN_U8, &ok, &ok, &ok, ACT_TANH), "fused activation 4",
+	ts_tb_expect_refused(qbinary_model(OP_MUL, NN_U8, &ok, &ok, &ok, ACT_TANH), "fused activation 4",
 		       "mul tanh activation");
 	{
 		/* an output scale so small that ADD's output multiplier reaches 1 */
 		const float tiny = 1e-7f;
 		const tb_quant qtiny = {1, &tiny, &z0, 0};
-		expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &ok, &qtiny, 0), "must be below 1",
+		ts_tb_expect_refused(qbinary_model(OP_ADD, NN_U8, &ok, &ok, &qtiny, 0), "must be below 1",
 			       "add tiny output scale");
 	}
 
 	/* LOGISTIC and SOFTMAX need output scale 1/256 and zero point 0 / -128 */
-	expect_refused(qunary_model(OP_LOGISTIC, NN_U8, u, (qparam){1.0f / 128, 0}),
+	ts_tb_expect_refused(qunary_model(OP_LOGISTIC, NN_U8, u, (qparam){1.0f / 128, 0}),
 		       "output must have scale 1/256 and zero point 0", "logistic uint8 scale");
-	expect_refused(qunary_model(OP_LOGISTIC, NN_U8, u, (qparam){1.0f / 256, 3}),
+	ts_tb_expect_refused(qunary_model(OP_LOGISTIC, NN_U8, u, (qparam){1.0f / 256, 3}),
 		       "output must have scale 1/256 and zero point 0", "logistic uint8 zero point");
-	expect_refused(qunary_model(OP_LOGISTIC, NN_I8, u, lo_u8), "zero point -128",
+	ts_tb_expect_refused(qunary_model(OP_LOGISTIC, NN_I8, u, lo_u8), "zero point -128",
 		       "logistic int8 zero point");
-	expect_refused(qunary_model(OP_SOFTMAX, NN_U8, u, (qparam){0.004f, 0}),
+	ts_tb_expect_refused(qunary_model(OP_SOFTMAX, NN_U8, u, (qparam){0.004f, 0}),
 		       "output must have scale 1/256 and zero point 0", "softmax uint8 scale");
-	expect_refused(qunary_model(OP_SOFTMAX, NN_I8, u, lo_u8), "zero point -128",
+	ts_tb_expect_refused(qunary_model(OP_SOFTMAX, NN_I8, u, lo_u8), "zero point -128",
 		       "softmax int8 zero point");
-	expect_refused(qunary_model(OP_SOFTMAX, NN_U8, (qparam){0.0f, 0}, lo_u8), "must be > 0",
+	ts_tb_expect_refused(qunary_model(OP_SOFTMAX, NN_U8, (qparam){0.0f, 0}, lo_u8), "must be > 0",
 		       "softmax input scale 0");
-	expect_refused(qunary_model(OP_LOGISTIC, NN_I8, (qparam){0.1f, 128}, lo_i8), "zero point 128 outside",
+	ts_tb_expect_refused(qunary_model(OP_LOGISTIC, NN_I8, (qparam){0.1f, 128}, lo_i8), "zero point 128 outside",
 		       "logistic input zero point");
 
 	/* CONCATENATION: int8 needs equal quantizations; invalid ones refused */
-	expect_refused(qconcat_model(NN_I8, (qparam){0.5f, 1}, (qparam){0.25f, 1}, (qparam){0.5f, 1}),
+	ts_tb_expect_refused(qconcat_model(NN_I8, (qparam){0.5f, 1}, (qparam){0.25f, 1}, (qparam){0.5f, 1}),
 		       "int8 input 1 has scale 0.25", "concat int8 scales");
-	expect_refused(qconcat_model(NN_I8, (qparam){0.5f, 1}, (qparam){0.5f, 1}, (qparam){0.5f, 2}),
+	ts_tb_expect_refused(qconcat_model(NN_I8, (qparam){0.5f, 1}, (qparam){0.5f, 1}, (qparam){0.5f, 2}),
 		       "int8 input 0 has scale 0.5 and zero point 1", "concat int8 zero points");
-	expect_refused(qconcat_model(NN_U8, (qparam){0.5f, 1}, (qparam){-1.0f, 1}, (qparam){0.5f, 1}),
+	ts_tb_expect_refused(qconcat_model(NN_U8, (qparam){0.5f, 1}, (qparam){-1.0f, 1}, (qparam){0.5f, 1}),
 		       "input 1 'x1': quantization scale 0 is -1", "concat uint8 negative scale");
 
 	/* pools: input and output share a quantization; activations */
-	expect_refused(qpool_model(OP_AVERAGE_POOL_2D, NN_U8, u, (qparam){0.2f, 10}, 0),
+	ts_tb_expect_refused(qpool_model(OP_AVERAGE_POOL_2D, NN_U8, u, (qparam){0.2f, 10}, 0),
 		       "must share their quantization", "avg pool scales");
-	expect_refused(qpool_model(OP_MAX_POOL_2D, NN_I8, u, (qparam){0.1f, 11}, 0),
+	ts_tb_expect_refused(qpool_model(OP_MAX_POOL_2D, NN_I8, u, (qparam){0.1f, 11}, 0),
 		       "must share their quantization", "max pool zero points");
-	expect_refused(qpool_model(OP_MAX_POOL_2D, NN_U8, u, u, ACT_TANH), "fused activation 4",
+	ts_tb_expect_refused(qpool_model(OP_MAX_POOL_2D, NN_U8, u, u, ACT_TANH), "fused activation 4",
 		       "max pool tanh");
-	expect_refused(qpool_model(OP_AVERAGE_POOL_2D, NN_I8, (qparam){0.1f, 300}, (qparam){0.1f, 300}, 0),
+	ts_tb_expect_refused(qpool_model(OP_AVERAGE_POOL_2D, NN_I8, (qparam){0.1f, 300}, (qparam){0.1f, 300}, 0),
 		       "zero point 300 outside [-128, 127]", "avg pool zero point");
 }
 END_TEST

@@ -53,8 +53,7 @@ enum {
 };
 enum { REFLECT = 0, SYMMETRIC = 1 };
 
-/* The registry must map each builtin code to our kernel (naming them here
- * also links them in should libnn.a ever be taken piecemeal again). */
+/* The registry must map each builtin code to our kernel. */
 extern const nn_kernel nn_k_reshape, nn_k_squeeze, nn_k_resize_bilinear, nn_k_resize_nearest_neighbor,
     nn_k_mean, nn_k_pad, nn_k_mirror_pad, nn_k_dequantize;
 
@@ -72,44 +71,6 @@ START_TEST(test_registry)
 END_TEST
 
 /* --- helpers ------------------------------------------------------------ */
-
-static nn_status load(ts_model *m, tb_model *b, int threads, nn_err *err)
-{
-	size_t size;
-	uint8_t *bytes = tb_finish(b, &size);
-
-	tb_free(b);
-	return ts_model_load(m, bytes, size, threads, err);
-}
-
-/* Loads, expects a refusal whose message contains needle. */
-static void expect_refused(tb_model *b, const char *needle, const char *what)
-{
-	ts_model m;
-	nn_err err = {0};
-	nn_status st = load(&m, b, 1, &err);
-
-	ck_assert_msg(st != NN_OK, "%s: model was accepted", what);
-	ck_assert_msg(strstr(err.msg, needle) != NULL, "%s: message '%s' does not mention '%s'", what,
-		      err.msg, needle);
-	ts_model_free(&m);
-}
-
-static void load_ok(ts_model *m, tb_model *b, int threads, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = load(m, b, threads, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: load failed: %s", what, err.msg);
-}
-
-static void invoke_ok(ts_model *m, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = nn_session_invoke(m->session, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: invoke failed: %s", what, err.msg);
-}
 
 static void fill(uint32_t *rng, float *v, size_t n)
 {
@@ -161,9 +122,9 @@ static void reshape_case(const int32_t *shape, int n_shape, bool as_tensor, cons
 		tb_op(b, OP_RESHAPE, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, OPTS_RESHAPE, &o);
 	}
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, 1, "reshape");
+	ts_tb_load_ok(&m, b, 1, "reshape");
 	memcpy(nn_session_input(m.session, 0)->data, in, sizeof(in));
-	invoke_ok(&m, "reshape");
+	ts_invoke_ok(&m, "reshape");
 	yt = nn_session_output(m.session, 0);
 	check_shape(yt, want_rank, want, "reshape output");
 	ck_assert_msg(yt->data == nn_session_input(m.session, 0)->data,
@@ -198,11 +159,11 @@ static tb_model *reshape_bad_model(const int32_t *shape, int n)
 
 START_TEST(test_reshape_refusals)
 {
-	expect_refused(reshape_bad_model((int32_t[]){5, 5}, 2), "cannot reshape", "24 elements to [5,5]");
-	expect_refused(reshape_bad_model((int32_t[]){5, -1}, 2), "no integer solution",
+	ts_tb_expect_refused(reshape_bad_model((int32_t[]){5, 5}, 2), "cannot reshape", "24 elements to [5,5]");
+	ts_tb_expect_refused(reshape_bad_model((int32_t[]){5, -1}, 2), "no integer solution",
 		       "24 elements to [5,-1]");
-	expect_refused(reshape_bad_model((int32_t[]){-1, -1}, 2), "more than one -1", "two -1");
-	expect_refused(reshape_bad_model((int32_t[]){-2, 12}, 2), "negative", "-2");
+	ts_tb_expect_refused(reshape_bad_model((int32_t[]){-1, -1}, 2), "more than one -1", "two -1");
+	ts_tb_expect_refused(reshape_bad_model((int32_t[]){-2, 12}, 2), "negative", "-2");
 	{
 		/* the file's output shape must agree with the computed one */
 		tb_model *b = tb_new();
@@ -212,7 +173,7 @@ START_TEST(test_reshape_refusals)
 		tb_opt_vec(&o, 0, 2, (int32_t[]){3, 2});
 		tb_op(b, OP_RESHAPE, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, OPTS_RESHAPE, &o);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		expect_refused(b, "shape", "file shape disagrees");
+		ts_tb_expect_refused(b, "shape", "file shape disagrees");
 	}
 }
 END_TEST
@@ -253,9 +214,9 @@ START_TEST(test_reshape_graph_output_alias)
 	tb_op(b, OP_MIRROR_PAD, NULL, 1, (int[]){q, pp3}, 2, (int[]){s}, 1, OPTS_MIRROR_PAD, &mo);
 	tb_op(b, OP_SQUEEZE, NULL, 1, (int[]){x}, 1, (int[]){z}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 3, (int[]){r, s, z});
-	load_ok(&m, b, 1, "alias graph");
+	ts_tb_load_ok(&m, b, 1, "alias graph");
 	memcpy(nn_session_input(m.session, 0)->data, in, sizeof(in));
-	invoke_ok(&m, "alias graph");
+	ts_invoke_ok(&m, "alias graph");
 
 	ro_ = nn_session_output(m.session, 0)->data;
 	for (int y = 0; y < 5; y++)
@@ -305,11 +266,11 @@ START_TEST(test_reshape_of_constant)
 	tb_opt_vec(&o, 0, 2, (int32_t[]){3, 2});
 	tb_op(b, OP_RESHAPE, NULL, 1, (int[]){d}, 1, (int[]){r}, 1, OPTS_RESHAPE, &o);
 	tb_io(b, 0, NULL, 1, (int[]){r});
-	load_ok(&m, b, 1, "constant reshape");
+	ts_tb_load_ok(&m, b, 1, "constant reshape");
 	t = nn_graph_output(m.graph, 0);
 	ck_assert_int_eq(t->kind, NN_TENSOR_CONST);
 	ck_assert_str_eq(m.graph->nodes[0].impl, "const");
-	invoke_ok(&m, "constant reshape");
+	ts_invoke_ok(&m, "constant reshape");
 	t = nn_session_output(m.session, 0);
 	for (int i = 0; i < 6; i++)
 		ck_assert_msg(((const float *)t->data)[i] == (float)(i + 1), "element %d is %g", i,
@@ -339,9 +300,9 @@ static void squeeze_case(const int32_t *xd, int xr, const int32_t *sq, int n_sq,
 		tb_opt_vec(&o, 0, n_sq, sq);
 	tb_op(b, OP_SQUEEZE, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, OPTS_SQUEEZE, &o);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, 1, "squeeze");
+	ts_tb_load_ok(&m, b, 1, "squeeze");
 	memcpy(nn_session_input(m.session, 0)->data, in, n);
-	invoke_ok(&m, "squeeze");
+	ts_invoke_ok(&m, "squeeze");
 	yt = nn_session_output(m.session, 0);
 	check_shape(yt, wr, want, "squeeze output");
 	ck_assert(memcmp(yt->data, in, n) == 0);
@@ -376,12 +337,12 @@ static tb_model *squeeze_bad_model(const int32_t *sq, int n)
 
 START_TEST(test_squeeze_refusals)
 {
-	expect_refused(squeeze_bad_model((int32_t[]){1}, 1), "cannot squeeze dimension 1 of size 3",
+	ts_tb_expect_refused(squeeze_bad_model((int32_t[]){1}, 1), "cannot squeeze dimension 1 of size 3",
 		       "size-3 dim");
-	expect_refused(squeeze_bad_model((int32_t[]){-3}, 1), "cannot squeeze dimension -3 of size 3",
+	ts_tb_expect_refused(squeeze_bad_model((int32_t[]){-3}, 1), "cannot squeeze dimension -3 of size 3",
 		       "size-3 dim");
-	expect_refused(squeeze_bad_model((int32_t[]){4}, 1), "out of range", "dim 4 of rank 4");
-	expect_refused(squeeze_bad_model((int32_t[]){-5}, 1), "out of range", "dim -5 of rank 4");
+	ts_tb_expect_refused(squeeze_bad_model((int32_t[]){4}, 1), "out of range", "dim 4 of rank 4");
+	ts_tb_expect_refused(squeeze_bad_model((int32_t[]){-5}, 1), "out of range", "dim -5 of rank 4");
 }
 END_TEST
 
@@ -463,9 +424,9 @@ static void bilinear_run(const rs_case *k, uint32_t seed)
 		 k->ih, k->iw, k->c, k->oh, k->ow, k->align, k->half, k->threads);
 	fill(&seed, in, ni);
 	bilinear_naive(k, in, want, mag);
-	load_ok(&m, resize_model(OP_RESIZE_BILINEAR, k, NN_F32, true), k->threads, desc);
+	ts_tb_load_ok(&m, resize_model(OP_RESIZE_BILINEAR, k, NN_F32, true), k->threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, in, ni * sizeof(float));
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (size_t i = 0; i < no; i++)
 		ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-6f * mag[i] + 1e-30f,
@@ -566,9 +527,9 @@ START_TEST(test_resize_bilinear_f32_exact)
 
 		snprintf(desc, sizeof(desc), "exact bilinear case %zu", t);
 		fill(&seed, in, ni);
-		load_ok(&m, resize_model(OP_RESIZE_BILINEAR, k, NN_F32, true), k->threads, desc);
+		ts_tb_load_ok(&m, resize_model(OP_RESIZE_BILINEAR, k, NN_F32, true), k->threads, desc);
 		memcpy(nn_session_input(m.session, 0)->data, in, ni * sizeof(float));
-		invoke_ok(&m, desc);
+		ts_invoke_ok(&m, desc);
 		got = nn_session_output(m.session, 0)->data;
 		for (int b = 0; b < k->n; b++)
 			for (int y = 0; y < k->oh; y++)
@@ -589,15 +550,15 @@ END_TEST
 START_TEST(test_resize_bilinear_refusals)
 {
 	rs_case k = {1, 4, 5, 3, 8, 8, true, true, 1};
-	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_F32, false),
+	ts_tb_expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_F32, false),
 		       "align_corners and half_pixel_centers", "both modes");
 	k.half = false;
-	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_I16, false), "int16 is not supported",
+	ts_tb_expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_I16, false), "int16 is not supported",
 		       "int16");
-	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_U8, false), "no quantization parameters",
+	ts_tb_expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_U8, false), "no quantization parameters",
 		       "uint8 without quantization");
 	k.oh = 0;
-	expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_F32, false), "must be positive", "size 0");
+	ts_tb_expect_refused(resize_model(OP_RESIZE_BILINEAR, &k, NN_F32, false), "must be positive", "size 0");
 	{
 		tb_model *b = tb_new();
 		int x = tb_tensor(b, "x", NN_F32, 3, (int32_t[]){4, 5, 3}, NULL, 0, NULL);
@@ -605,7 +566,7 @@ START_TEST(test_resize_bilinear_refusals)
 		int y = tb_tensor(b, "y", NN_F32, 0, NULL, NULL, 0, NULL);
 		tb_op(b, OP_RESIZE_BILINEAR, NULL, 1, (int[]){x, s}, 2, (int[]){y}, 1, 0, NULL);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		expect_refused(b, "rank 3", "rank-3 input");
+		ts_tb_expect_refused(b, "rank 3", "rank-3 input");
 	}
 }
 END_TEST
@@ -635,9 +596,9 @@ static void nearest_run(const rs_case *k, uint32_t seed)
 	snprintf(desc, sizeof(desc), "nearest [%d,%d,%d,%d] -> %dx%d align %d half %d", k->n, k->ih, k->iw,
 		 k->c, k->oh, k->ow, k->align, k->half);
 	fill(&seed, in, ni);
-	load_ok(&m, resize_model(OP_RESIZE_NEAREST, k, NN_F32, true), k->threads, desc);
+	ts_tb_load_ok(&m, resize_model(OP_RESIZE_NEAREST, k, NN_F32, true), k->threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, in, ni * sizeof(float));
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (int b = 0; b < k->n; b++)
 		for (int y = 0; y < k->oh; y++)
@@ -687,7 +648,7 @@ START_TEST(test_resize_nearest_refusals)
 
 	tb_op(b, OP_RESIZE_NEAREST, NULL, 1, (int[]){x, s}, 2, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	expect_refused(b, "shape [2]", "size of 3 entries");
+	ts_tb_expect_refused(b, "shape [2]", "size of 3 entries");
 }
 END_TEST
 
@@ -748,9 +709,9 @@ static void mean_run(const int32_t *xd, int xr, const int32_t *axes, int n_axes,
 	tb_opt_i8(&o, 0, keep);
 	tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, OPTS_REDUCER, &o);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, desc);
+	ts_tb_load_ok(&m, b, threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, in, ni * sizeof(float));
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	check_shape(nn_session_output(m.session, 0), orank, od, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (size_t i = 0; i < no; i++) {
@@ -805,9 +766,9 @@ START_TEST(test_mean_threads_agree)
 		tb_opt_i8(&o, 0, 1);
 		tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, OPTS_REDUCER, &o);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		load_ok(&m, b, t ? 3 : 1, "mean threads");
+		ts_tb_load_ok(&m, b, t ? 3 : 1, "mean threads");
 		memcpy(nn_session_input(m.session, 0)->data, in, ni * sizeof(float));
-		invoke_ok(&m, "mean threads");
+		ts_invoke_ok(&m, "mean threads");
 		out[t] = malloc(160 * sizeof(float));
 		memcpy(out[t], nn_session_output(m.session, 0)->data, 160 * sizeof(float));
 		ts_model_free(&m);
@@ -828,7 +789,7 @@ START_TEST(test_mean_refusals)
 
 	tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	expect_refused(b, "axis 4 is out of range for rank 4", "axis 4");
+	ts_tb_expect_refused(b, "axis 4 is out of range for rank 4", "axis 4");
 
 	b = tb_new();
 	x = tb_tensor(b, "x", NN_I8, 4, (int32_t[]){1, 2, 2, 3}, NULL, 0, NULL);
@@ -836,7 +797,7 @@ START_TEST(test_mean_refusals)
 	y = tb_tensor(b, "y", NN_I8, 0, NULL, NULL, 0, NULL);
 	tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	expect_refused(b, "no quantization parameters", "int8 mean without quantization");
+	ts_tb_expect_refused(b, "no quantization parameters", "int8 mean without quantization");
 
 	b = tb_new();
 	x = tb_tensor(b, "x", NN_I16, 4, (int32_t[]){1, 2, 2, 3}, NULL, 0, NULL);
@@ -844,7 +805,7 @@ START_TEST(test_mean_refusals)
 	y = tb_tensor(b, "y", NN_I16, 0, NULL, NULL, 0, NULL);
 	tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	expect_refused(b, "input type int16 is not supported", "int16 mean");
+	ts_tb_expect_refused(b, "input type int16 is not supported", "int16 mean");
 }
 END_TEST
 
@@ -919,9 +880,9 @@ static void pad_run(nn_dtype type, const int32_t *xd, int xr, const int32_t *pad
 		tb_op(b, OP_MIRROR_PAD, NULL, 1, (int[]){x, p}, 2, (int[]){y}, 1, OPTS_MIRROR_PAD, &o);
 	}
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, threads, desc);
+	ts_tb_load_ok(&m, b, threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, in, ni * es);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	check_shape(nn_session_output(m.session, 0), xr, od, desc);
 	{
 		const uint8_t *got = nn_session_output(m.session, 0)->data;
@@ -996,21 +957,21 @@ static tb_model *pad_bad_model(int op, const int32_t *xd, const int32_t *pads, i
 START_TEST(test_pad_refusals)
 {
 	int32_t xd[4] = {1, 3, 4, 2};
-	expect_refused(pad_bad_model(OP_PAD, xd, (int32_t[]){0, 0, -1, 0, 0, 0, 0, 0}, 4, 0),
+	ts_tb_expect_refused(pad_bad_model(OP_PAD, xd, (int32_t[]){0, 0, -1, 0, 0, 0, 0, 0}, 4, 0),
 		       "negative padding", "negative pad");
-	expect_refused(pad_bad_model(OP_PAD, xd, (int32_t[]){0, 0, 1, 1, 1, 1}, 3, 0), "shape [4,2]",
+	ts_tb_expect_refused(pad_bad_model(OP_PAD, xd, (int32_t[]){0, 0, 1, 1, 1, 1}, 3, 0), "shape [4,2]",
 		       "3 rows of paddings for rank 4");
 	/* REFLECT allows at most dim - 1 = 2 on H, SYMMETRIC at most 3 */
-	expect_refused(pad_bad_model(OP_MIRROR_PAD, xd, (int32_t[]){0, 0, 3, 0, 0, 0, 0, 0}, 4, REFLECT),
+	ts_tb_expect_refused(pad_bad_model(OP_MIRROR_PAD, xd, (int32_t[]){0, 0, 3, 0, 0, 0, 0, 0}, 4, REFLECT),
 		       "cannot be REFLECT-padded by (3, 0): each must be 0..2", "reflect 3 on 3");
-	expect_refused(pad_bad_model(OP_MIRROR_PAD, xd, (int32_t[]){0, 0, 0, 4, 0, 0, 0, 0}, 4, SYMMETRIC),
+	ts_tb_expect_refused(pad_bad_model(OP_MIRROR_PAD, xd, (int32_t[]){0, 0, 0, 4, 0, 0, 0, 0}, 4, SYMMETRIC),
 		       "cannot be SYMMETRIC-padded by (0, 4): each must be 0..3", "symmetric 4 on 3");
-	expect_refused(pad_bad_model(OP_MIRROR_PAD, xd, (int32_t[]){0, 0, 0, 0, 0, 0, 0, 0}, 4, 2), "mode 2",
+	ts_tb_expect_refused(pad_bad_model(OP_MIRROR_PAD, xd, (int32_t[]){0, 0, 0, 0, 0, 0, 0, 0}, 4, 2), "mode 2",
 		       "mode 2");
 	{
 		/* symmetric by exactly the dimension is fine */
 		ts_model m;
-		load_ok(&m,
+		ts_tb_load_ok(&m,
 			pad_bad_model(OP_MIRROR_PAD, xd, (int32_t[]){0, 0, 3, 3, 0, 0, 0, 0}, 4, SYMMETRIC),
 			1, "symmetric 3 on 3");
 		ts_model_free(&m);
@@ -1047,9 +1008,9 @@ START_TEST(test_dequantize_f16_known)
 
 	tb_op(b, OP_DEQUANTIZE, NULL, 1, (int[]){c}, 1, (int[]){y}, 1, OPTS_DEQUANTIZE, NULL);
 	tb_io(b, 0, NULL, 1, (int[]){y});
-	load_ok(&m, b, 1, "f16 known");
+	ts_tb_load_ok(&m, b, 1, "f16 known");
 	ck_assert_str_eq(m.graph->nodes[0].impl, "const");
-	invoke_ok(&m, "f16 known");
+	ts_invoke_ok(&m, "f16 known");
 	got = nn_session_output(m.session, 0)->data;
 	for (int i = 0; i < 8; i++)
 		ck_assert_msg(memcmp(&got[i], &want[i], 4) == 0, "0x%04X -> %a, want %a", h[i], got[i],
@@ -1078,10 +1039,10 @@ START_TEST(test_dequantize_f16_all)
 			tb_io(b, 1, (int[]){c}, 1, (int[]){y});
 		else
 			tb_io(b, 0, NULL, 1, (int[]){y});
-		load_ok(&m, b, 2, "f16 all");
+		ts_tb_load_ok(&m, b, 2, "f16 all");
 		if (as_input)
 			memcpy(nn_session_input(m.session, 0)->data, h, 65536 * 2);
-		invoke_ok(&m, "f16 all");
+		ts_invoke_ok(&m, "f16 all");
 		got = nn_session_output(m.session, 0)->data;
 		for (int i = 0; i < 65536; i++) {
 			float want = half_value((uint16_t)i);
@@ -1118,8 +1079,8 @@ START_TEST(test_dequantize_int)
 
 		tb_op(b, OP_DEQUANTIZE, NULL, 1, (int[]){c}, 1, (int[]){y}, 1, 0, NULL);
 		tb_io(b, 0, NULL, 1, (int[]){y});
-		load_ok(&m, b, 1, "int8 per-channel");
-		invoke_ok(&m, "int8 per-channel");
+		ts_tb_load_ok(&m, b, 1, "int8 per-channel");
+		ts_invoke_ok(&m, "int8 per-channel");
 		got = nn_session_output(m.session, 0)->data;
 		for (int i = 0; i < 24; i++) {
 			int ch = axis == 0 ? i / 8 : i % 4;
@@ -1144,9 +1105,9 @@ START_TEST(test_dequantize_int)
 			u[i] = (uint8_t)(i * 11);
 		tb_op(b, OP_DEQUANTIZE, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, 0, NULL);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		load_ok(&m, b, 1, "uint8 per-tensor");
+		ts_tb_load_ok(&m, b, 1, "uint8 per-tensor");
 		memcpy(nn_session_input(m.session, 0)->data, u, sizeof(u));
-		invoke_ok(&m, "uint8 per-tensor");
+		ts_invoke_ok(&m, "uint8 per-tensor");
 		got = nn_session_output(m.session, 0)->data;
 		for (int i = 0; i < 24; i++) {
 			float want = (float)((double)scale * (u[i] - zp));
@@ -1165,14 +1126,14 @@ START_TEST(test_dequantize_refusals)
 
 	tb_op(b, OP_DEQUANTIZE, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	expect_refused(b, "input type int32 is not supported", "int32 input");
+	ts_tb_expect_refused(b, "input type int32 is not supported", "int32 input");
 
 	b = tb_new();
 	x = tb_tensor(b, "x", NN_I8, 1, (int32_t[]){4}, NULL, 0, NULL);
 	y = tb_tensor(b, "y", NN_F32, 1, (int32_t[]){4}, NULL, 0, NULL);
 	tb_op(b, OP_DEQUANTIZE, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, 0, NULL);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	expect_refused(b, "no quantization parameters", "int8 without quantization");
+	ts_tb_expect_refused(b, "no quantization parameters", "int8 without quantization");
 
 	{
 		float scale = -1.0f;
@@ -1183,7 +1144,7 @@ START_TEST(test_dequantize_refusals)
 		y = tb_tensor(b, "y", NN_F32, 1, (int32_t[]){4}, NULL, 0, NULL);
 		tb_op(b, OP_DEQUANTIZE, NULL, 1, (int[]){x}, 1, (int[]){y}, 1, 0, NULL);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		expect_refused(b, "must be positive", "negative scale");
+		ts_tb_expect_refused(b, "must be positive", "negative scale");
 	}
 }
 END_TEST

@@ -80,43 +80,6 @@ static bool forked(void)
 	return !(f && strcmp(f, "no") == 0);
 }
 
-static nn_status load(ts_model *m, tb_model *b, int threads, nn_err *err)
-{
-	size_t size;
-	uint8_t *bytes = tb_finish(b, &size);
-
-	tb_free(b);
-	return ts_model_load(m, bytes, size, threads, err);
-}
-
-static void expect_refused(tb_model *b, const char *needle, const char *what)
-{
-	ts_model m;
-	nn_err err = {0};
-	nn_status st = load(&m, b, 1, &err);
-
-	ck_assert_msg(st != NN_OK, "%s: model was accepted", what);
-	ck_assert_msg(strstr(err.msg, needle) != NULL, "%s: message '%s' does not mention '%s'", what,
-		      err.msg, needle);
-	ts_model_free(&m);
-}
-
-static void load_ok(ts_model *m, tb_model *b, int threads, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = load(m, b, threads, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: load failed: %s", what, err.msg);
-}
-
-static void invoke_ok(ts_model *m, const char *what)
-{
-	nn_err err = {0};
-	nn_status st = nn_session_invoke(m->session, &err);
-
-	ck_assert_msg(st == NN_OK, "%s: invoke failed: %s", what, err.msg);
-}
-
 static size_t count_of(int rank, const int32_t *dims)
 {
 	size_t n = 1;
@@ -264,9 +227,9 @@ static void quantize_float_run(nn_dtype ot, float scale, int32_t zp, int n, int 
 		in[3] = 1e30f;
 		in[4] = -0.0f;
 	}
-	load_ok(&m, quantize_model(NN_F32, NULL, ot, &qo, 2, (int32_t[]){1, n}), threads, desc);
+	ts_tb_load_ok(&m, quantize_model(NN_F32, NULL, ot, &qo, 2, (int32_t[]){1, n}), threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, in, sizeof(float) * (size_t)n);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (int i = 0; i < n; i++) {
 		int32_t want = want_from_float(in[i], scale, zp, ot);
@@ -310,12 +273,12 @@ static void requant_run(nn_dtype it, float is, int32_t iz, nn_dtype ot, float os
 	t_quantize_multiplier((double)is / (double)os, &q, &shift);
 	for (int i = 0; i < n; i++)
 		in[i] = (uint8_t)(i * 7);
-	load_ok(&m, quantize_model(it, &qi, ot, &qo, 3, (int32_t[]){2, 150, 256}), threads, desc);
+	ts_tb_load_ok(&m, quantize_model(it, &qi, ot, &qo, 3, (int32_t[]){2, 150, 256}), threads, desc);
 	if (want_impl)
 		ck_assert_msg(strcmp(impl_of(&m, 0), want_impl) == 0, "%s: chose %s, want %s", desc,
 			      impl_of(&m, 0), want_impl);
 	memcpy(nn_session_input(m.session, 0)->data, in, (size_t)n);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (int i = 0; i < n; i++) {
 		int32_t x = q_at(it, in, (size_t)i);
@@ -367,22 +330,22 @@ START_TEST(test_quantize_refusals)
 	tb_quant q = {1, &s, &z, 0}, qbs = {1, &bad_s, &z, 0}, qbz = {1, &s, &bad_z, 0}, q2 = {2, s2, z2, 1};
 	int32_t d[2] = {1, 2};
 
-	expect_refused(quantize_model(NN_F32, NULL, NN_I16, &q, 2, d), "output type int16 is not supported",
+	ts_tb_expect_refused(quantize_model(NN_F32, NULL, NN_I16, &q, 2, d), "output type int16 is not supported",
 		       "int16 output");
-	expect_refused(quantize_model(NN_I32, &q, NN_I8, &q, 2, d), "input type int32 is not supported",
+	ts_tb_expect_refused(quantize_model(NN_I32, &q, NN_I8, &q, 2, d), "input type int32 is not supported",
 		       "int32 input");
-	expect_refused(quantize_model(NN_F32, NULL, NN_I8, NULL, 2, d), "no quantization parameters",
+	ts_tb_expect_refused(quantize_model(NN_F32, NULL, NN_I8, NULL, 2, d), "no quantization parameters",
 		       "output without quantization");
-	expect_refused(quantize_model(NN_U8, NULL, NN_I8, &q, 2, d), "no quantization parameters",
+	ts_tb_expect_refused(quantize_model(NN_U8, NULL, NN_I8, &q, 2, d), "no quantization parameters",
 		       "input without quantization");
-	expect_refused(quantize_model(NN_F32, NULL, NN_I8, &qbs, 2, d), "scale 0 is 0", "zero scale");
-	expect_refused(quantize_model(NN_F32, NULL, NN_I8, &qbz, 2, d), "zero point 200 outside",
+	ts_tb_expect_refused(quantize_model(NN_F32, NULL, NN_I8, &qbs, 2, d), "scale 0 is 0", "zero scale");
+	ts_tb_expect_refused(quantize_model(NN_F32, NULL, NN_I8, &qbz, 2, d), "zero point 200 outside",
 		       "zero point");
-	expect_refused(quantize_model(NN_F32, NULL, NN_I8, &q2, 2, d), "per-axis", "per-axis output");
+	ts_tb_expect_refused(quantize_model(NN_F32, NULL, NN_I8, &q2, 2, d), "per-axis", "per-axis output");
 	{
 		float big = 1e6f;
 		tb_quant qb = {1, &big, &z, 0};
-		expect_refused(quantize_model(NN_I8, &qb, NN_I8, &q, 2, d), "out of range", "ratio 2e6");
+		ts_tb_expect_refused(quantize_model(NN_I8, &qb, NN_I8, &q, 2, d), "out of range", "ratio 2e6");
 	}
 }
 END_TEST
@@ -481,9 +444,9 @@ static void mean_q_run(const mq_case *k, uint32_t seed)
 	tb_opt_i8(&o, 0, k->keep);
 	tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, OPTS_REDUCER, &o);
 	tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-	load_ok(&m, b, k->threads, desc);
+	ts_tb_load_ok(&m, b, k->threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, in, ni);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (size_t i = 0; i < no; i++) {
 		int32_t want = mean_q_want(k, spatial, sum[i], n);
@@ -573,7 +536,7 @@ START_TEST(test_mean_int_refusals)
 		tb_opt_i8(&o, 0, 1);
 		tb_op(b, OP_MEAN, NULL, 1, (int[]){x, a}, 2, (int[]){y}, 1, OPTS_REDUCER, &o);
 		tb_io(b, 1, (int[]){x}, 1, (int[]){y});
-		expect_refused(b, needles[i], needles[i]);
+		ts_tb_expect_refused(b, needles[i], needles[i]);
 	}
 }
 END_TEST
@@ -670,13 +633,13 @@ static void resize_q_run(const rq_case *k, uint32_t seed, const char *want_impl)
 	snprintf(desc, sizeof(desc), "bilinear %s [%d,%d,%d,%d] -> %dx%d align %d half %d",
 		 nn_dtype_name(k->t), k->n, k->ih, k->iw, k->c, k->oh, k->ow, k->align, k->half);
 	fill_bytes(&seed, in, ni);
-	load_ok(&m, resize_q_model(k, 0.05f, k->t == NN_U8 ? 120 : -3, 0.05f, k->t == NN_U8 ? 120 : -3),
+	ts_tb_load_ok(&m, resize_q_model(k, 0.05f, k->t == NN_U8 ? 120 : -3, 0.05f, k->t == NN_U8 ? 120 : -3),
 		k->threads, desc);
 	if (want_impl)
 		ck_assert_msg(strcmp(impl_of(&m, 0), want_impl) == 0, "%s: chose %s, want %s", desc,
 			      impl_of(&m, 0), want_impl);
 	memcpy(nn_session_input(m.session, 0)->data, in, ni);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (int b = 0; b < k->n; b++)
 		for (int y = 0; y < k->oh; y++)
@@ -752,9 +715,9 @@ START_TEST(test_resize_bilinear_u8_8x)
 	ts_model m;
 
 	fill_bytes(&seed, in, ni);
-	load_ok(&m, resize_q_model(&k, 0.1f, 0, 0.1f, 0), 1, "8x");
+	ts_tb_load_ok(&m, resize_q_model(&k, 0.1f, 0, 0.1f, 0), 1, "8x");
 	memcpy(nn_session_input(m.session, 0)->data, in, ni);
-	invoke_ok(&m, "8x");
+	ts_invoke_ok(&m, "8x");
 	got = nn_session_output(m.session, 0)->data;
 	for (int y = 0; y < k.oh; y++)
 		for (int x = 0; x < k.ow; x++)
@@ -781,14 +744,14 @@ START_TEST(test_resize_bilinear_int_refusals)
 {
 	rq_case k = {NN_I8, 1, 4, 5, 3, 8, 8, false, true, 1};
 
-	expect_refused(resize_q_model(&k, 0.05f, 0, 0.06f, 0), "differs from the input's", "rescaling");
-	expect_refused(resize_q_model(&k, 0.05f, 0, 0.05f, 1), "differs from the input's", "zero point");
-	expect_refused(resize_q_model(&k, -0.05f, 0, -0.05f, 0), "must be > 0", "negative scale");
+	ts_tb_expect_refused(resize_q_model(&k, 0.05f, 0, 0.06f, 0), "differs from the input's", "rescaling");
+	ts_tb_expect_refused(resize_q_model(&k, 0.05f, 0, 0.05f, 1), "differs from the input's", "zero point");
+	ts_tb_expect_refused(resize_q_model(&k, -0.05f, 0, -0.05f, 0), "must be > 0", "negative scale");
 	{
 		/* 1 -> 2000 with half pixels: a 10-bit source coordinate of 1487/1024 lies past a 1-pixel
 		 * input */
 		rq_case big = {NN_I8, 1, 1, 1, 1, 2000, 1, false, true, 1};
-		expect_refused(resize_q_model(&big, 0.05f, 0, 0.05f, 0), "past the input", "extreme upscale");
+		ts_tb_expect_refused(resize_q_model(&big, 0.05f, 0, 0.05f, 0), "past the input", "extreme upscale");
 	}
 }
 END_TEST
@@ -855,9 +818,9 @@ static void argmax_run(nn_dtype t, int rank, const int32_t *dims, int axis, nn_d
 		outer *= dims[k];
 	for (int k = a + 1; k < rank; k++)
 		inner *= dims[k];
-	load_ok(&m, argmax_model(t, rank, dims, (seed & 1) ? NN_I64 : NN_I32, axis, ot, ot), threads, desc);
+	ts_tb_load_ok(&m, argmax_model(t, rank, dims, (seed & 1) ? NN_I64 : NN_I32, axis, ot, ot), threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, in, n * es);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	ck_assert_int_eq(nn_session_output(m.session, 0)->rank, rank - 1);
 	got = nn_session_output(m.session, 0)->data;
 	for (int64_t o = 0; o < outer; o++)
@@ -926,9 +889,9 @@ START_TEST(test_arg_max_ties)
 	memcpy(all[0], v[0], sizeof(v[0]));
 	memcpy(all[1], v[1], sizeof(v[1]));
 	memcpy(all[2], w, sizeof(w));
-	load_ok(&m, argmax_model(NN_F32, 2, (int32_t[]){3, 6}, NN_I32, 1, -1, NN_I64), 1, "ties");
+	ts_tb_load_ok(&m, argmax_model(NN_F32, 2, (int32_t[]){3, 6}, NN_I32, 1, -1, NN_I64), 1, "ties");
 	memcpy(nn_session_input(m.session, 0)->data, all, sizeof(all));
-	invoke_ok(&m, "ties");
+	ts_invoke_ok(&m, "ties");
 	{
 		const int64_t *got = nn_session_output(m.session, 0)->data;
 		ck_assert_int_eq(nn_session_output(m.session, 0)->type, NN_I64);
@@ -944,17 +907,17 @@ START_TEST(test_arg_max_refusals)
 {
 	int32_t d[2] = {2, 3};
 
-	expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 0, NN_F32, NN_F32), "not an index type",
+	ts_tb_expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 0, NN_F32, NN_F32), "not an index type",
 		       "float out");
-	expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 0, NN_I64, NN_I32),
+	ts_tb_expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 0, NN_I64, NN_I32),
 		       "output_type is int64 but the output", "type mismatch");
-	expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 2, NN_I32, NN_I32),
+	ts_tb_expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 2, NN_I32, NN_I32),
 		       "axis 2 is out of range for rank 2", "axis 2");
-	expect_refused(argmax_model(NN_F32, 2, d, NN_I64, -3, NN_I32, NN_I32), "axis -3 is out of range",
+	ts_tb_expect_refused(argmax_model(NN_F32, 2, d, NN_I64, -3, NN_I32, NN_I32), "axis -3 is out of range",
 		       "axis -3");
-	expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 0, -1, NN_F32), "no output_type option",
+	ts_tb_expect_refused(argmax_model(NN_F32, 2, d, NN_I32, 0, -1, NN_F32), "no output_type option",
 		       "no option");
-	expect_refused(argmax_model(NN_F16, 2, d, NN_I32, 0, NN_I32, NN_I32), "input type float16",
+	ts_tb_expect_refused(argmax_model(NN_F16, 2, d, NN_I32, 0, NN_I32, NN_I32), "input type float16",
 		       "float16 in");
 	{
 		tb_model *b = tb_new();
@@ -963,7 +926,7 @@ START_TEST(test_arg_max_refusals)
 		int y = tb_tensor(b, "y", NN_I32, 0, NULL, NULL, 0, NULL);
 		tb_op(b, OP_ARG_MAX, NULL, 2, (int[]){x, a}, 2, (int[]){y}, 1, 0, NULL);
 		tb_io(b, 2, (int[]){x, a}, 1, (int[]){y});
-		expect_refused(b, "only a constant axis", "axis at run time");
+		ts_tb_expect_refused(b, "only a constant axis", "axis at run time");
 	}
 }
 END_TEST
@@ -994,9 +957,9 @@ static void *cast_run(nn_dtype from, nn_dtype to, const void *in, int n)
 	ts_model m;
 	void *out = malloc((size_t)n * nn_dtype_size(to) + 1);
 
-	load_ok(&m, cast_model(from, to, n, NULL, from, to), 1, "cast");
+	ts_tb_load_ok(&m, cast_model(from, to, n, NULL, from, to), 1, "cast");
 	memcpy(nn_session_input(m.session, 0)->data, in, (size_t)n * nn_dtype_size(from));
-	invoke_ok(&m, "cast");
+	ts_invoke_ok(&m, "cast");
 	memcpy(out, nn_session_output(m.session, 0)->data, (size_t)n * nn_dtype_size(to));
 	ts_model_free(&m);
 	return out;
@@ -1081,9 +1044,9 @@ START_TEST(test_cast)
 		int8_t c[4] = {-3, 0, 7, 127};
 		ts_model m;
 		const float *got;
-		load_ok(&m, cast_model(NN_I8, NN_F32, 4, c, -1, -1), 1, "constant cast");
+		ts_tb_load_ok(&m, cast_model(NN_I8, NN_F32, 4, c, -1, -1), 1, "constant cast");
 		ck_assert_str_eq(impl_of(&m, 0), "const");
-		invoke_ok(&m, "constant cast");
+		ts_invoke_ok(&m, "constant cast");
 		got = nn_session_output(m.session, 0)->data;
 		for (int i = 0; i < 4; i++)
 			ck_assert(got[i] == (float)c[i]);
@@ -1094,11 +1057,11 @@ END_TEST
 
 START_TEST(test_cast_refusals)
 {
-	expect_refused(cast_model(NN_STRING, NN_F32, 4, NULL, -1, -1), "string", "string");
-	expect_refused(cast_model(NN_F32, NN_F16, 4, NULL, -1, -1), "output type float16", "float16 out");
-	expect_refused(cast_model(NN_F32, NN_I32, 4, NULL, NN_I8, -1), "in_data_type int8 disagrees",
+	ts_tb_expect_refused(cast_model(NN_STRING, NN_F32, 4, NULL, -1, -1), "string", "string");
+	ts_tb_expect_refused(cast_model(NN_F32, NN_F16, 4, NULL, -1, -1), "output type float16", "float16 out");
+	ts_tb_expect_refused(cast_model(NN_F32, NN_I32, 4, NULL, NN_I8, -1), "in_data_type int8 disagrees",
 		       "in option");
-	expect_refused(cast_model(NN_F32, NN_I32, 4, NULL, -1, NN_U8), "out_data_type uint8 disagrees",
+	ts_tb_expect_refused(cast_model(NN_F32, NN_I32, 4, NULL, -1, NN_U8), "out_data_type uint8 disagrees",
 		       "out option");
 }
 END_TEST
@@ -1148,13 +1111,13 @@ static void gather_nd_run(nn_dtype t, int prank, const int32_t *pd, nn_dtype it,
 		else
 			((int32_t *)idx_bytes)[i] = (int32_t)idx[i];
 	}
-	load_ok(&m,
+	ts_tb_load_ok(&m,
 		gather_nd_model(t, prank, pd, t == NN_I8 ? &q : NULL, it, irank, id, t == NN_I8 ? &q : NULL),
 		1, desc);
 	ck_assert_int_eq(nn_session_output(m.session, 0)->rank, irank - 1 + prank - nd);
 	memcpy(nn_session_input(m.session, 0)->data, params, np * es);
 	memcpy(nn_session_input(m.session, 1)->data, idx_bytes, ni * nn_dtype_size(it));
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (size_t r = 0; r < rows; r++) {
 		size_t off = 0;
@@ -1195,7 +1158,7 @@ START_TEST(test_gather_nd_out_of_range)
 		ts_model m;
 		nn_err err = {0};
 		int32_t idx[4] = {1, 1, bad[t][0], bad[t][1]};
-		load_ok(
+		ts_tb_load_ok(
 		    &m,
 		    gather_nd_model(NN_F32, 2, (int32_t[]){4, 5}, NULL, NN_I32, 2, (int32_t[]){2, 2}, NULL),
 		    1, "out of range");
@@ -1215,15 +1178,15 @@ START_TEST(test_gather_nd_refusals)
 	int64_t z = 0;
 	tb_quant q = {1, &s, &z, 0}, q2 = {1, &s2, &z, 0};
 
-	expect_refused(
+	ts_tb_expect_refused(
 	    gather_nd_model(NN_F32, 2, (int32_t[]){4, 5}, NULL, NN_I32, 2, (int32_t[]){2, 3}, NULL),
 	    "index tuples have 3 entries but params has rank 2", "nd > rank");
-	expect_refused(
+	ts_tb_expect_refused(
 	    gather_nd_model(NN_F32, 2, (int32_t[]){4, 5}, NULL, NN_F32, 2, (int32_t[]){2, 1}, NULL),
 	    "indices type float32", "float indices");
-	expect_refused(gather_nd_model(NN_I8, 2, (int32_t[]){4, 5}, &q, NN_I32, 2, (int32_t[]){2, 1}, &q2),
+	ts_tb_expect_refused(gather_nd_model(NN_I8, 2, (int32_t[]){4, 5}, &q, NN_I32, 2, (int32_t[]){2, 1}, &q2),
 		       "quantization differs", "rescaling");
-	expect_refused(gather_nd_model(NN_F32, 2, (int32_t[]){4, 5}, NULL, NN_I32, 0, NULL, NULL), "scalar",
+	ts_tb_expect_refused(gather_nd_model(NN_F32, 2, (int32_t[]){4, 5}, NULL, NN_I32, 0, NULL, NULL), "scalar",
 		       "scalar indices");
 }
 END_TEST
@@ -1289,13 +1252,13 @@ static void pack_unpack_run(nn_dtype t, int n, int rank, const int32_t *dims, in
 		else
 			inner *= (size_t)dims[k];
 	}
-	load_ok(&m, pack_model(t, n, rank, dims, n, axis, NULL, NULL), 1, desc);
+	ts_tb_load_ok(&m, pack_model(t, n, rank, dims, n, axis, NULL, NULL), 1, desc);
 	for (int k = 0; k < n; k++) {
 		in[k] = malloc(cnt * es);
 		fill_bytes(&seed, in[k], cnt * es);
 		memcpy(nn_session_input(m.session, k)->data, in[k], cnt * es);
 	}
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	{
 		const nn_tensor *y = nn_session_output(m.session, 0);
 		ck_assert_int_eq(y->rank, rank + 1);
@@ -1313,9 +1276,9 @@ static void pack_unpack_run(nn_dtype t, int n, int rank, const int32_t *dims, in
 	/* unpack: axis in [-(rank+1), rank] of the packed tensor */
 	snprintf(desc, sizeof(desc), "unpack %s n %d rank %d axis %d", nn_dtype_name(t), n, rank + 1,
 		 axis < 0 ? axis : a);
-	load_ok(&m, unpack_model(t, rank + 1, od, n, n, axis), 1, desc);
+	ts_tb_load_ok(&m, unpack_model(t, rank + 1, od, n, n, axis), 1, desc);
 	memcpy(nn_session_input(m.session, 0)->data, packed, cnt * es * (size_t)n);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	for (int k = 0; k < n; k++) {
 		const nn_tensor *y = nn_session_output(m.session, k);
 		ck_assert_int_eq(y->rank, rank);
@@ -1350,13 +1313,13 @@ START_TEST(test_pack_unpack_refusals)
 	tb_quant q = {1, &s, &z, 0}, q2 = {1, &s2, &z, 0};
 	int32_t d[2] = {2, 3};
 
-	expect_refused(pack_model(NN_F32, 2, 2, d, 3, 0, NULL, NULL),
+	ts_tb_expect_refused(pack_model(NN_F32, 2, 2, d, 3, 0, NULL, NULL),
 		       "values_count is 3 but the op has 2 inputs", "values_count");
-	expect_refused(pack_model(NN_F32, 2, 2, d, 2, 3, NULL, NULL), "axis 3 is out of range",
+	ts_tb_expect_refused(pack_model(NN_F32, 2, 2, d, 2, 3, NULL, NULL), "axis 3 is out of range",
 		       "pack axis 3");
-	expect_refused(pack_model(NN_F32, 2, 2, d, 2, -4, NULL, NULL), "axis -4 is out of range",
+	ts_tb_expect_refused(pack_model(NN_F32, 2, 2, d, 2, -4, NULL, NULL), "axis -4 is out of range",
 		       "pack axis -4");
-	expect_refused(pack_model(NN_I8, 2, 2, d, 2, 0, &q2, &q), "input 1 quantization differs",
+	ts_tb_expect_refused(pack_model(NN_I8, 2, 2, d, 2, 0, &q2, &q), "input 1 quantization differs",
 		       "pack rescale");
 	{
 		tb_model *b = tb_new();
@@ -1367,13 +1330,13 @@ START_TEST(test_pack_unpack_refusals)
 		tb_opt_i32(&o, 0, 2);
 		tb_op(b, OP_PACK, NULL, 2, (int[]){x0, x1}, 2, (int[]){y}, 1, OPTS_PACK, &o);
 		tb_io(b, 2, (int[]){x0, x1}, 1, (int[]){y});
-		expect_refused(b, "input 1 has another shape", "pack shapes");
+		ts_tb_expect_refused(b, "input 1 has another shape", "pack shapes");
 	}
-	expect_refused(unpack_model(NN_F32, 2, d, 3, 2, 0), "num is 3", "unpack num");
-	expect_refused(unpack_model(NN_F32, 2, d, 2, 2, 1), "axis 1 has size 3", "unpack size");
-	expect_refused(unpack_model(NN_F32, 2, d, 2, 2, 2), "axis 2 is out of range for rank 2",
+	ts_tb_expect_refused(unpack_model(NN_F32, 2, d, 3, 2, 0), "num is 3", "unpack num");
+	ts_tb_expect_refused(unpack_model(NN_F32, 2, d, 2, 2, 1), "axis 1 has size 3", "unpack size");
+	ts_tb_expect_refused(unpack_model(NN_F32, 2, d, 2, 2, 2), "axis 2 is out of range for rank 2",
 		       "unpack axis");
-	expect_refused(unpack_model(NN_F32, 0, NULL, 1, 1, 0), "scalar", "unpack scalar");
+	ts_tb_expect_refused(unpack_model(NN_F32, 0, NULL, 1, 1, 0), "scalar", "unpack scalar");
 }
 END_TEST
 
@@ -1426,10 +1389,10 @@ static void floor_div_run(nn_dtype t, int ra, const int32_t *da, int rb, const i
 			((float *)bb)[i] = v != 0.0f ? v : 0.5f;
 		}
 	}
-	load_ok(&m, floor_div_model(t, ra, da, rb, db, NULL), threads, desc);
+	ts_tb_load_ok(&m, floor_div_model(t, ra, da, rb, db, NULL), threads, desc);
 	memcpy(nn_session_input(m.session, 0)->data, a, na * 4);
 	memcpy(nn_session_input(m.session, 1)->data, bb, nb * 4);
-	invoke_ok(&m, desc);
+	ts_invoke_ok(&m, desc);
 	got = nn_session_output(m.session, 0)->data;
 	for (size_t o = 0; o < no; o++) {
 		size_t rem = o, ia = 0, ib = 0, sa = 1, sb = 1;
@@ -1481,10 +1444,10 @@ START_TEST(test_floor_div)
 		int32_t want[6] = {-4, -4, 3, 3, INT32_MAX, -1};
 		ts_model m;
 		const int32_t *got;
-		load_ok(&m, floor_div_model(NN_I32, 1, (int32_t[]){6}, 1, (int32_t[]){6}, NULL), 1, "signs");
+		ts_tb_load_ok(&m, floor_div_model(NN_I32, 1, (int32_t[]){6}, 1, (int32_t[]){6}, NULL), 1, "signs");
 		memcpy(nn_session_input(m.session, 0)->data, a, sizeof(a));
 		memcpy(nn_session_input(m.session, 1)->data, b, sizeof(b));
-		invoke_ok(&m, "signs");
+		ts_invoke_ok(&m, "signs");
 		got = nn_session_output(m.session, 0)->data;
 		for (int i = 0; i < 6; i++)
 			ck_assert_msg(got[i] == want[i], "%d // %d = %d, want %d", a[i], b[i], got[i],
@@ -1495,10 +1458,10 @@ START_TEST(test_floor_div)
 		/* a float quotient that rounds up to an integer in float but not in double */
 		float a = 0.3f, b = 0.1f; /* double 0.3f/0.1f = 2.9999999105..., floor 2 */
 		ts_model m;
-		load_ok(&m, floor_div_model(NN_F32, 1, (int32_t[]){1}, 1, (int32_t[]){1}, NULL), 1, "double");
+		ts_tb_load_ok(&m, floor_div_model(NN_F32, 1, (int32_t[]){1}, 1, (int32_t[]){1}, NULL), 1, "double");
 		memcpy(nn_session_input(m.session, 0)->data, &a, 4);
 		memcpy(nn_session_input(m.session, 1)->data, &b, 4);
-		invoke_ok(&m, "double");
+		ts_invoke_ok(&m, "double");
 		ck_assert(*(const float *)nn_session_output(m.session, 0)->data ==
 			  (float)floor((double)a / b));
 		ts_model_free(&m);
@@ -1517,10 +1480,10 @@ START_TEST(test_floor_div_by_zero)
 		ts_model m;
 		nn_err err = {0};
 
-		expect_refused(
+		ts_tb_expect_refused(
 		    floor_div_model(ty, 1, (int32_t[]){3}, 1, (int32_t[]){3}, t ? (void *)fb : (void *)b),
 		    "constant divisor element 1 is 0", "constant zero");
-		load_ok(&m, floor_div_model(ty, 1, (int32_t[]){3}, 1, (int32_t[]){3}, NULL), 1, "zero");
+		ts_tb_load_ok(&m, floor_div_model(ty, 1, (int32_t[]){3}, 1, (int32_t[]){3}, NULL), 1, "zero");
 		memcpy(nn_session_input(m.session, 0)->data, t ? (void *)fa : (void *)a, 12);
 		memcpy(nn_session_input(m.session, 1)->data, t ? (void *)fb : (void *)b, 12);
 		ck_assert_int_eq(nn_session_invoke(m.session, &err), NN_ERR_RUNTIME);
@@ -1528,7 +1491,7 @@ START_TEST(test_floor_div_by_zero)
 			      "message: %s", err.msg);
 		ts_model_free(&m);
 	}
-	expect_refused(floor_div_model(NN_I8, 1, (int32_t[]){3}, 1, (int32_t[]){3}, NULL),
+	ts_tb_expect_refused(floor_div_model(NN_I8, 1, (int32_t[]){3}, 1, (int32_t[]){3}, NULL),
 		       "int8 is not supported", "int8");
 }
 END_TEST
