@@ -39,6 +39,7 @@ extern const nn_kernel nn_k_squared_difference;
 extern const nn_kernel nn_k_mirror_pad;
 extern const nn_kernel nn_k_gather_nd;
 extern const nn_kernel nn_k_quantize;
+extern const nn_kernel nn_k_detection_postprocess;
 
 static const nn_kernel *const builtin_kernels[] = {
 	[0] = &nn_k_add, /* ADD */
@@ -80,6 +81,7 @@ typedef struct custom_entry {
 } custom_entry;
 
 static const custom_entry custom_kernels[] = {
+	{"TFLite_Detection_PostProcess", &nn_k_detection_postprocess},
 	{NULL, NULL},
 };
 

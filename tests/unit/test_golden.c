@@ -47,6 +47,7 @@ static const char *const integer_models[] = {
 	"bench/mobilenet_v1_1.0_224_int8",
 	"bench/mobilenet_v2_1.0_224_uint8",
 	"bench/mobilenet_v2_1.0_224_int8",
+	"coco_ssd_mobilenet_v1_1.0_quant_2018_06_29",
 	NULL,
 };
 
