@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "quant_math.h"
 #include "kernel.h"
 
 typedef struct gnd_data {
@@ -29,18 +30,6 @@ typedef struct gnd_data {
 	int64_t stride[NN_MAX_RANK]; /* bytes per step of params dims 0..nd-1 */
 	size_t slice;		     /* bytes of one gathered slice */
 } gnd_data;
-
-static bool gnd_same_quant(const nn_quant *a, const nn_quant *b)
-{
-	if (!a || !b || a->n == 0 || b->n == 0)
-		return (!a || a->n == 0) && (!b || b->n == 0);
-	if (a->n != b->n)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-			return false;
-	return true;
-}
 
 static void gnd_free(void *p)
 {
@@ -81,7 +70,7 @@ static nn_status gnd_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if (idx->rank - 1 + params->rank - nd > NN_MAX_RANK)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "output rank %d exceeds %d",
 				   idx->rank - 1 + params->rank - nd, NN_MAX_RANK);
-	if (!gnd_same_quant(params->quant, out->quant))
+	if (!qm_same_quant(params->quant, out->quant))
 		return nn_node_err(
 		    node, err, NN_ERR_UNSUPPORTED,
 		    "output quantization differs from the params' (values are copied, not rescaled)");

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "quant_math.h"
 #include "kernel.h"
 
 enum { MP_OPT_MODE = 0, MP_REFLECT = 0, MP_SYMMETRIC = 1 };
@@ -104,16 +105,6 @@ static void mp_free(void *p)
 	nn_free(p);
 }
 
-static bool same_quant(const nn_quant *a, const nn_quant *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-			return false;
-	return true;
-}
-
 static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
 	const nn_tensor *in, *pads, *out;
@@ -135,7 +126,7 @@ static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if (es == 0)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported",
 				   nn_dtype_name(in->type));
-	if (in->quant && out->quant && !same_quant(in->quant, out->quant))
+	if (in->quant && out->quant && !qm_same_quant(in->quant, out->quant))
 		return nn_node_err(
 		    node, err, NN_ERR_UNSUPPORTED,
 		    "output quantization differs from the input's (values are copied, not rescaled)");

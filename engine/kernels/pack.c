@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "quant_math.h"
 #include "kernel.h"
 
 enum { PACK_OPT_VALUES_COUNT = 0, PACK_OPT_AXIS = 1 };
@@ -23,18 +24,6 @@ typedef struct pack_data {
 	int64_t outer; /* rows before the new axis */
 	size_t inner;  /* bytes of one row of one input */
 } pack_data;
-
-static bool pack_same_quant(const nn_quant *a, const nn_quant *b)
-{
-	if (!a || !b || a->n == 0 || b->n == 0)
-		return (!a || a->n == 0) && (!b || b->n == 0);
-	if (a->n != b->n)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-			return false;
-	return true;
-}
 
 static void pack_free(void *p)
 {
@@ -83,7 +72,7 @@ static nn_status pack_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		    memcmp(t->dims, in0->dims, sizeof(int32_t) * (size_t)in0->rank) != 0)
 			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 					   "input %d has another shape than input 0", k);
-		if (!pack_same_quant(t->quant, out->quant))
+		if (!qm_same_quant(t->quant, out->quant))
 			return nn_node_err(
 			    node, err, NN_ERR_UNSUPPORTED,
 			    "input %d quantization differs from the output's (values are copied, "

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "quant_math.h"
 #include "kernel.h"
 
 typedef struct pad_data {
@@ -119,16 +120,6 @@ static void pad_pair(const nn_tensor *p, int dim, int64_t *lo, int64_t *hi)
 	}
 }
 
-static bool same_quant(const nn_quant *a, const nn_quant *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-			return false;
-	return true;
-}
-
 /* The pad value's bytes: 0, or the zero point of a quantized integer tensor. */
 static nn_status pad_value(const nn_node *node, const nn_tensor *in, const nn_tensor *out, pad_data *d,
 			   nn_err *err)
@@ -140,7 +131,7 @@ static nn_status pad_value(const nn_node *node, const nn_tensor *in, const nn_te
 	if (!out->quant || in->type == NN_F32 || in->type == NN_F16 || in->type == NN_F64 ||
 	    in->type == NN_BOOL)
 		return NN_OK;
-	if (in->quant && !same_quant(in->quant, out->quant))
+	if (in->quant && !qm_same_quant(in->quant, out->quant))
 		return nn_node_err(
 		    node, err, NN_ERR_UNSUPPORTED,
 		    "output quantization differs from the input's (values are copied, not rescaled)");

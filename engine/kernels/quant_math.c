@@ -33,6 +33,20 @@ bool qm_quantize_multiplier(double real, int32_t *q, int *shift)
 	return true;
 }
 
+bool qm_same_quant(const nn_quant *a, const nn_quant *b)
+{
+	bool none_a = !a || a->n == 0, none_b = !b || b->n == 0;
+
+	if (none_a || none_b)
+		return none_a && none_b;
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
+			return false;
+	return true;
+}
+
 bool qm_dtype_range(nn_dtype t, int32_t *qmin, int32_t *qmax)
 {
 	switch (t) {

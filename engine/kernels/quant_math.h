@@ -71,6 +71,10 @@ static inline int32_t qm_mul_single(int32_t x, int32_t q, int shift)
 nn_status qm_activation_range(const nn_node *n, int act, float scale, int32_t zero_point, int32_t qmin,
 			      int32_t qmax, int32_t *lo, int32_t *hi, nn_err *err);
 
+/* True when a and b quantize alike: both absent (NULL or no scales), or the
+ * same scales and zero points in the same order. */
+bool qm_same_quant(const nn_quant *a, const nn_quant *b);
+
 /* Value range of an integer dtype: uint8 [0,255], int8 [-128,127], int16, int32. */
 bool qm_dtype_range(nn_dtype t, int32_t *qmin, int32_t *qmax);
 

@@ -314,16 +314,6 @@ static void rb_row_i8(const rb_data *d, const void *in_, void *out_, int b, int 
 	}
 }
 
-static bool rb_same_quant(const nn_quant *a, const nn_quant *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-			return false;
-	return true;
-}
-
 static void rb_free(void *p)
 {
 	nn_free(p);
@@ -353,7 +343,7 @@ static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		if (in->quant->n != 1)
 			return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
 					   "per-axis quantized input is not supported");
-		if (!rb_same_quant(in->quant, out->quant))
+		if (!qm_same_quant(in->quant, out->quant))
 			return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
 					   "output quantization (scale %g, zero point %lld) differs from the "
 					   "input's (scale %g, zero point %lld); values are not rescaled",

@@ -99,6 +99,22 @@ START_TEST(test_quantize_multiplier)
 }
 END_TEST
 
+START_TEST(test_same_quant)
+{
+	float s1[2] = {0.5f, 0.25f}, s2[2] = {0.5f, 0.125f};
+	int64_t z1[2] = {3, 4}, z2[2] = {3, 4};
+	nn_quant a = {2, s1, z1, 0}, b = {2, s1, z2, 0}, c = {2, s2, z1, 0}, d = {1, s1, z1, 0}, none = {0};
+
+	ck_assert(qm_same_quant(NULL, NULL));
+	ck_assert(qm_same_quant(NULL, &none));
+	ck_assert(qm_same_quant(&a, &b));
+	ck_assert(!qm_same_quant(&a, NULL));
+	ck_assert(!qm_same_quant(NULL, &a));
+	ck_assert(!qm_same_quant(&a, &c));
+	ck_assert(!qm_same_quant(&a, &d));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("quant_math");
@@ -107,6 +123,7 @@ int main(void)
 	tcase_add_test(tc, test_rdbpot_exact);
 	tcase_add_test(tc, test_mul_single_exact);
 	tcase_add_test(tc, test_quantize_multiplier);
+	tcase_add_test(tc, test_same_quant);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }
