@@ -24,14 +24,7 @@
 
 enum {
 	ADD_OPTIONS = 11,	/* BuiltinOptions union index of AddOptions */
-	ADD_OPT_ACTIVATION = 0, /* AddOptions.fused_activation_function */
 };
-
-typedef struct add_data {
-	bc_binary bc; /* first: bc_binary_eval reads node->data as a bc_binary */
-	bc_act act;   /* float32/int32: the clamp, read by the loops through bc.params */
-	bc_qadd q;    /* uint8/int8: multipliers, offsets and clamp (bc.params points here) */
-} add_data;
 
 #define ADD_F32(x, y, p) nn_clampf((x) + (y), (p).lo, (p).hi)
 BC_DEFINE_BINARY(add_f32, float, bc_act, ADD_F32)
@@ -47,43 +40,7 @@ static void add_free(void *p)
 
 static nn_status add_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
-	add_data *d = nn_calloc(1, sizeof(*d));
-	unsigned types;
-	int act;
-	nn_status st;
-
-	if (!d)
-		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
-	node->data = d; /* released by add_free, also when prepare fails */
-	d->bc.params = &d->act;
-	types = BC_TYPE(NN_F32) | BC_TYPE(NN_I32) | BC_TYPE(NN_U8) | BC_TYPE(NN_I8);
-	if ((st = bc_binary_prepare(g, node, types, ADD_OPTIONS, &d->bc, err)) != NN_OK)
-		return st;
-	act = nn_opt_i8(node, ADD_OPT_ACTIVATION, NN_ACT_NONE);
-	switch (nn_out(g, node, 0)->type) {
-	case NN_F32:
-		if ((st = nn_activation_range_f32(node, act, &d->act.lo, &d->act.hi, err)) != NN_OK)
-			return st;
-		bc_binary_choose(&d->bc, &add_f32_loops);
-		break;
-	case NN_I32:
-		if ((st = bc_act_range_i32(node, act, &d->act.ilo, &d->act.ihi, err)) != NN_OK)
-			return st;
-		bc_binary_choose(&d->bc, &add_i32_loops);
-		break;
-	case NN_U8:
-	case NN_I8:
-		if ((st = bc_qadd_prepare(g, node, act, 1, &d->q, err)) != NN_OK)
-			return st;
-		d->bc.params = &d->q;
-		bc_qadd_choose(node, &d->bc, nn_out(g, node, 0)->type);
-		return NN_OK;
-	default: /* bc_binary_prepare accepted only the types above */
-		return nn_node_err(node, err, NN_ERR_INTERNAL, "no loop for type %s",
-				   nn_dtype_name(nn_out(g, node, 0)->type));
-	}
-	node->impl = "ref";
-	return NN_OK;
+	return bc_addsub_prepare(g, node, ADD_OPTIONS, 1, &add_f32_loops, &add_i32_loops, err);
 }
 
 const nn_kernel nn_k_add = {

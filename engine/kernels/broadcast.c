@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "broadcast.h"
 #include "cpu.h"
 
@@ -488,4 +489,46 @@ void bc_lut_run(const void *restrict in_, void *restrict out_, size_t n, const v
 
 	for (size_t i = 0; i < n; i++)
 		out[i] = table[in[i]];
+}
+
+nn_status bc_addsub_prepare(nn_graph *g, nn_node *node, int options_type, int sign, const bc_loops *f32_loops,
+			    const bc_loops *i32_loops, nn_err *err)
+{
+	bc_addsub *d = nn_calloc(1, sizeof(*d));
+	unsigned types;
+	int act;
+	nn_status st;
+
+	if (!d)
+		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
+	node->data = d; /* released by the op's free, also when prepare fails */
+	d->bc.params = &d->act;
+	types = BC_TYPE(NN_F32) | BC_TYPE(NN_I32) | BC_TYPE(NN_U8) | BC_TYPE(NN_I8);
+	if ((st = bc_binary_prepare(g, node, types, options_type, &d->bc, err)) != NN_OK)
+		return st;
+	act = nn_opt_i8(node, 0, NN_ACT_NONE); /* fused_activation_function is field 0 of both tables */
+	switch (nn_out(g, node, 0)->type) {
+	case NN_F32:
+		if ((st = nn_activation_range_f32(node, act, &d->act.lo, &d->act.hi, err)) != NN_OK)
+			return st;
+		bc_binary_choose(&d->bc, f32_loops);
+		break;
+	case NN_I32:
+		if ((st = bc_act_range_i32(node, act, &d->act.ilo, &d->act.ihi, err)) != NN_OK)
+			return st;
+		bc_binary_choose(&d->bc, i32_loops);
+		break;
+	case NN_U8:
+	case NN_I8:
+		if ((st = bc_qadd_prepare(g, node, act, sign, &d->q, err)) != NN_OK)
+			return st;
+		d->bc.params = &d->q;
+		bc_qadd_choose(node, &d->bc, nn_out(g, node, 0)->type);
+		return NN_OK;
+	default: /* bc_binary_prepare accepted only the types above */
+		return nn_node_err(node, err, NN_ERR_INTERNAL, "no loop for type %s",
+				   nn_dtype_name(nn_out(g, node, 0)->type));
+	}
+	node->impl = "ref";
+	return NN_OK;
 }

@@ -175,6 +175,18 @@ void bc_qmul_choose(nn_node *node, bc_binary *d, nn_dtype t);
  * with the multipliers and the clamp of fused activation `act`. */
 nn_status bc_qadd_prepare(nn_graph *g, nn_node *node, int act, int sign, bc_qadd *p, nn_err *err);
 
+/* ADD and SUB: one prepare for both, since only the element loops and the
+ * second input's sign differ.  node->data becomes a bc_addsub (freed with
+ * nn_free, also when prepare fails); activation = field 0 of the options
+ * table `options_type` (AddOptions / SubOptions). */
+typedef struct bc_addsub {
+	bc_binary bc; /* first: bc_binary_eval reads node->data as a bc_binary */
+	bc_act act;   /* float32/int32: the clamp, read by the loops through bc.params */
+	bc_qadd q;    /* uint8/int8: multipliers, offsets and clamp (bc.params points here) */
+} bc_addsub;
+nn_status bc_addsub_prepare(nn_graph *g, nn_node *node, int options_type, int sign, const bc_loops *f32_loops,
+			    const bc_loops *i32_loops, nn_err *err);
+
 /* Scale and zero point of a per-tensor quantized 8-bit tensor, validated by
  * qm_check_quant (scale > 0 and finite, zero point in the type's range); a
  * per-axis quantization is refused (no elementwise op takes one). */
