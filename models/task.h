@@ -67,6 +67,12 @@ typedef struct task_ops {
 const task_ops *task_ops_for(pool_task t);
 
 extern const task_ops task_classification;
+/* Adapters of the other tasks, each in its own task_<name>.c; task_table.c
+ * points at them once they exist. */
+extern const task_ops task_detection;
+extern const task_ops task_pose;
+extern const task_ops task_segmentation;
+extern const task_ops task_smart_reply;
 
 /* ---- pool internals used by adapters, the CLI and tests ---------------- */
 
