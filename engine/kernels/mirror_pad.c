@@ -13,11 +13,9 @@
  * MirrorPadOptions.mode is field 0 (REFLECT=0, SYMMETRIC=1); paddings are
  * input 1, a constant int32 or int64 [rank, 2].
  *
- * As in pad.c, unpadded innermost dimensions fold into one contiguous
- * element of `blk` bytes, the output is walked as rows over the outer
- * dimensions (each mapped to its mirrored input row), and a row is
- * [mirrored elements | input run | mirrored elements].  Tasks take disjoint
- * row ranges.
+ * The folded row geometry and the threaded row walk are pad_common.h's;
+ * each output row reads its mirrored input row and is
+ * [mirrored elements | input run | mirrored elements].
  */
 #include <stdint.h>
 #include <string.h>
@@ -25,28 +23,14 @@
 #include "alloc.h"
 #include "quant_math.h"
 #include "kernel.h"
+#include "pad_common.h"
 
 enum { MP_OPT_MODE = 0, MP_REFLECT = 0, MP_SYMMETRIC = 1 };
 
 typedef struct mp_data {
-	int k; /* folded rank; 0 = plain copy */
-	int64_t in_dim[NN_MAX_RANK];
-	int64_t lo[NN_MAX_RANK], hi[NN_MAX_RANK];
-	int64_t out_dim[NN_MAX_RANK];
-	size_t in_stride[NN_MAX_RANK]; /* input bytes per step of each outer dim */
-	int64_t off;		       /* 1 = REFLECT, 0 = SYMMETRIC */
-	size_t blk;		       /* bytes of one element of the innermost folded dim */
-	int64_t rows;
-	size_t row_bytes;
-	size_t in_bytes;
+	pad_geom g;
+	int64_t off; /* 1 = REFLECT, 0 = SYMMETRIC */
 } mp_data;
-
-typedef struct mp_ctx {
-	const mp_data *d;
-	const uint8_t *in;
-	uint8_t *out;
-	int64_t rows_per_task;
-} mp_ctx;
 
 static inline int64_t mp_source(int64_t p, int64_t lo, int64_t n, int64_t off)
 {
@@ -58,46 +42,22 @@ static inline int64_t mp_source(int64_t p, int64_t lo, int64_t n, int64_t off)
 	return n - 1 - off - (p - n);
 }
 
-static void mp_rows(const mp_data *d, const uint8_t *in, uint8_t *out, int64_t r0, int64_t r1)
+static void mp_row(const void *op, const pad_geom *g, const uint8_t *in, uint8_t *o, const int64_t *c)
 {
-	int n_outer = d->k - 1;
-	int64_t c[NN_MAX_RANK] = {0};
-	const int64_t L = d->lo[n_outer], N = d->in_dim[n_outer], H = d->hi[n_outer];
-	const size_t blk = d->blk;
-	int64_t rem = r0;
+	const mp_data *d = op;
+	int n_outer = g->k - 1;
+	const int64_t L = g->lo[n_outer], N = g->in_dim[n_outer], H = g->hi[n_outer];
+	const size_t blk = g->blk;
+	const uint8_t *src = in;
 
-	for (int j = n_outer - 1; j >= 0; j--) { /* row index -> outer coordinates */
-		c[j] = rem % d->out_dim[j];
-		rem /= d->out_dim[j];
-	}
-	for (int64_t r = r0; r < r1; r++) {
-		uint8_t *o = out + (size_t)r * d->row_bytes;
-		const uint8_t *src = in;
-		for (int j = 0; j < n_outer; j++)
-			src += (size_t)mp_source(c[j], d->lo[j], d->in_dim[j], d->off) * d->in_stride[j];
-		for (int64_t p = 0; p < L; p++, o += blk)
-			memcpy(o, src + (size_t)(L - 1 - p + d->off) * blk, blk);
-		memcpy(o, src, (size_t)N * blk);
-		o += (size_t)N * blk;
-		for (int64_t q = 0; q < H; q++, o += blk)
-			memcpy(o, src + (size_t)(N - 1 - d->off - q) * blk, blk);
-		for (int j = n_outer - 1; j >= 0; j--) {
-			if (++c[j] < d->out_dim[j])
-				break;
-			c[j] = 0;
-		}
-	}
-}
-
-static void mp_task(void *ctx_, int task, int thread)
-{
-	const mp_ctx *c = ctx_;
-	int64_t r0 = (int64_t)task * c->rows_per_task, r1 = r0 + c->rows_per_task;
-
-	(void)thread;
-	if (r1 > c->d->rows)
-		r1 = c->d->rows;
-	mp_rows(c->d, c->in, c->out, r0, r1);
+	for (int j = 0; j < n_outer; j++)
+		src += (size_t)mp_source(c[j], g->lo[j], g->in_dim[j], d->off) * g->in_stride[j];
+	for (int64_t p = 0; p < L; p++, o += blk)
+		memcpy(o, src + (size_t)(L - 1 - p + d->off) * blk, blk);
+	memcpy(o, src, (size_t)N * blk);
+	o += (size_t)N * blk;
+	for (int64_t q = 0; q < H; q++, o += blk)
+		memcpy(o, src + (size_t)(N - 1 - d->off - q) * blk, blk);
 }
 
 static void mp_free(void *p)
@@ -107,10 +67,10 @@ static void mp_free(void *p)
 
 static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
-	const nn_tensor *in, *pads, *out;
+	const nn_tensor *in, *out;
 	int32_t odims[NN_MAX_RANK];
 	int64_t lo[NN_MAX_RANK], hi[NN_MAX_RANK];
-	int rank, inner, mode;
+	int rank, mode;
 	int64_t off;
 	size_t es;
 	mp_data *d;
@@ -119,7 +79,6 @@ static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((st = nn_check_arity(node, 2, 2, 1, err)) != NN_OK)
 		return st;
 	in = nn_in(g, node, 0);
-	pads = nn_in(g, node, 1);
 	out = nn_out(g, node, 0);
 	rank = in->rank;
 	es = nn_dtype_size(in->type);
@@ -135,23 +94,10 @@ static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "mode %d is neither REFLECT (0) nor SYMMETRIC (1)", mode);
 	off = mode == MP_REFLECT ? 1 : 0;
-	if ((pads->type != NN_I32 && pads->type != NN_I64) || pads->rank != 2 || pads->dims[0] != rank ||
-	    pads->dims[1] != 2)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "paddings must be an int32 or int64 tensor of shape [%d,2] (%s, rank %d)",
-				   rank, nn_dtype_name(pads->type), pads->rank);
-	if (pads->kind != NN_TENSOR_CONST)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "paddings are computed at run time; only constant paddings are supported");
+	if ((st = pad_read_paddings(g, node, rank, lo, hi, err)) != NN_OK)
+		return st;
 	for (int k = 0; k < rank; k++) {
 		int64_t limit = (int64_t)in->dims[k] - off > 0 ? (int64_t)in->dims[k] - off : 0;
-		if (pads->type == NN_I64) {
-			lo[k] = ((const int64_t *)pads->data)[2 * k];
-			hi[k] = ((const int64_t *)pads->data)[2 * k + 1];
-		} else {
-			lo[k] = ((const int32_t *)pads->data)[2 * k];
-			hi[k] = ((const int32_t *)pads->data)[2 * k + 1];
-		}
 		if (lo[k] < 0 || hi[k] < 0 || lo[k] > limit || hi[k] > limit)
 			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 					   "dimension %d of size %d cannot be %s-padded by (%lld, %lld): "
@@ -171,31 +117,7 @@ static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if (!d)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	d->off = off;
-	d->in_bytes = in->bytes;
-	d->blk = es;
-	inner = rank;
-	while (inner > 0 && lo[inner - 1] == 0 && hi[inner - 1] == 0)
-		d->blk *= (size_t)in->dims[--inner];
-	for (int k = 0; k < inner; k++) {
-		if (in->dims[k] == 1 && lo[k] == 0 && hi[k] == 0)
-			continue;
-		d->in_dim[d->k] = in->dims[k];
-		d->lo[d->k] = lo[k];
-		d->hi[d->k] = hi[k];
-		d->out_dim[d->k] = odims[k];
-		d->k++;
-	}
-	if (d->k > 0) {
-		size_t s = (size_t)d->in_dim[d->k - 1] * d->blk;
-		for (int j = d->k - 2; j >= 0; j--) {
-			d->in_stride[j] = s;
-			s *= (size_t)d->in_dim[j];
-		}
-		d->rows = 1;
-		for (int j = 0; j < d->k - 1; j++)
-			d->rows *= d->out_dim[j];
-		d->row_bytes = (size_t)d->out_dim[d->k - 1] * d->blk;
-	}
+	pad_geom_fold(&d->g, in, es, lo, hi, odims);
 	node->data = d;
 	node->impl = "ref";
 	return NN_OK;
@@ -204,22 +126,8 @@ static nn_status mp_prepare(nn_graph *g, nn_node *node, nn_err *err)
 static nn_status mp_eval(const nn_node *node, nn_exec *ex)
 {
 	const mp_data *d = node->data;
-	mp_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, 1};
-	int64_t n_tasks;
 
-	if (d->k == 0) {
-		if (d->in_bytes)
-			memcpy(c.out, c.in, d->in_bytes);
-		return NN_OK;
-	}
-	if (d->rows == 0 || d->row_bytes == 0)
-		return NN_OK;
-	c.rows_per_task = (int64_t)(65536 / d->row_bytes) + 1; /* ~64 KiB of output per task */
-	n_tasks = (d->rows + c.rows_per_task - 1) / c.rows_per_task;
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, (int)n_tasks, mp_task, &c);
-	else
-		mp_rows(d, c.in, c.out, 0, d->rows);
+	pad_geom_run(ex, &d->g, mp_row, d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data);
 	return NN_OK;
 }
 

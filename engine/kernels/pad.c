@@ -7,12 +7,8 @@
  * parameters.  Paddings are input 1, a constant int32 or int64 [rank, 2]
  * tensor of (before, after) pairs, each >= 0 (TFLite's rules).
  *
- * prepare folds the innermost dimensions that get no padding into one
- * contiguous element of `blk` bytes (padding an NHWC image in H and W makes
- * C the element), so the output is a set of rows over the remaining outer
- * dimensions: a row is either entirely padding or [pad | input run | pad].
- * eval walks rows with an odometer; tasks take disjoint row ranges, so the
- * result does not depend on the thread count.
+ * The folded row geometry and the threaded row walk are pad_common.h's; a
+ * PAD row is either entirely padding or [pad | input run | pad].
  */
 #include <stdint.h>
 #include <string.h>
@@ -20,28 +16,14 @@
 #include "alloc.h"
 #include "quant_math.h"
 #include "kernel.h"
+#include "pad_common.h"
 
 typedef struct pad_data {
-	int k;			     /* folded rank; 0 = the output is a plain copy */
-	int64_t in_dim[NN_MAX_RANK]; /* per folded dim, in elements of blk bytes for the last */
-	int64_t lo[NN_MAX_RANK], hi[NN_MAX_RANK];
-	int64_t out_dim[NN_MAX_RANK];
-	size_t in_stride[NN_MAX_RANK]; /* input bytes per step of each outer dim */
-	size_t blk;		       /* bytes of one element of the innermost folded dim */
-	int64_t rows;		       /* product of the outer output dims */
-	size_t row_bytes;	       /* one output row */
-	size_t in_bytes;	       /* whole input (plain copy) */
-	size_t es;		       /* element size */
-	uint8_t value[8];	       /* one element of the pad value */
-	bool value_zero;	       /* all value bytes are 0: memset */
+	pad_geom g;
+	size_t es;	   /* element size */
+	uint8_t value[8];  /* one element of the pad value */
+	bool value_zero;   /* all value bytes are 0: memset */
 } pad_data;
-
-typedef struct pad_ctx {
-	const pad_data *d;
-	const uint8_t *in;
-	uint8_t *out;
-	int64_t rows_per_task;
-} pad_ctx;
 
 static void pad_fill(const pad_data *d, uint8_t *p, size_t bytes)
 {
@@ -53,71 +35,29 @@ static void pad_fill(const pad_data *d, uint8_t *p, size_t bytes)
 		memcpy(p + i, d->value, d->es);
 }
 
-static void pad_rows(const pad_data *d, const uint8_t *in, uint8_t *out, int64_t r0, int64_t r1)
+static void pad_row(const void *op, const pad_geom *g, const uint8_t *in, uint8_t *o, const int64_t *c)
 {
-	int n_outer = d->k - 1;
-	int64_t c[NN_MAX_RANK] = {0};
-	const int64_t L = d->lo[n_outer], N = d->in_dim[n_outer], H = d->hi[n_outer];
+	const pad_data *d = op;
+	int n_outer = g->k - 1;
+	const int64_t L = g->lo[n_outer], N = g->in_dim[n_outer], H = g->hi[n_outer];
+	size_t ioff = 0;
 
-	int64_t rem = r0;
-
-	for (int j = n_outer - 1; j >= 0; j--) { /* row index -> outer coordinates */
-		c[j] = rem % d->out_dim[j];
-		rem /= d->out_dim[j];
+	for (int j = 0; j < n_outer; j++) {
+		int64_t s = c[j] - g->lo[j];
+		if (s < 0 || s >= g->in_dim[j]) {
+			pad_fill(d, o, g->row_bytes);
+			return;
+		}
+		ioff += (size_t)s * g->in_stride[j];
 	}
-	for (int64_t r = r0; r < r1; r++) {
-		uint8_t *o = out + (size_t)r * d->row_bytes;
-		size_t ioff = 0;
-		bool inside = true;
-		for (int j = 0; j < n_outer; j++) {
-			int64_t s = c[j] - d->lo[j];
-			if (s < 0 || s >= d->in_dim[j]) {
-				inside = false;
-				break;
-			}
-			ioff += (size_t)s * d->in_stride[j];
-		}
-		if (!inside) {
-			pad_fill(d, o, d->row_bytes);
-		} else {
-			pad_fill(d, o, (size_t)L * d->blk);
-			memcpy(o + (size_t)L * d->blk, in + ioff, (size_t)N * d->blk);
-			pad_fill(d, o + (size_t)(L + N) * d->blk, (size_t)H * d->blk);
-		}
-		for (int j = n_outer - 1; j >= 0; j--) {
-			if (++c[j] < d->out_dim[j])
-				break;
-			c[j] = 0;
-		}
-	}
-}
-
-static void pad_task(void *ctx_, int task, int thread)
-{
-	const pad_ctx *c = ctx_;
-	int64_t r0 = (int64_t)task * c->rows_per_task, r1 = r0 + c->rows_per_task;
-
-	(void)thread;
-	if (r1 > c->d->rows)
-		r1 = c->d->rows;
-	pad_rows(c->d, c->in, c->out, r0, r1);
+	pad_fill(d, o, (size_t)L * g->blk);
+	memcpy(o + (size_t)L * g->blk, in + ioff, (size_t)N * g->blk);
+	pad_fill(d, o + (size_t)(L + N) * g->blk, (size_t)H * g->blk);
 }
 
 static void pad_free(void *p)
 {
 	nn_free(p);
-}
-
-/* Reads pair (before, after) of dimension dim from an int32/int64 [rank,2] tensor. */
-static void pad_pair(const nn_tensor *p, int dim, int64_t *lo, int64_t *hi)
-{
-	if (p->type == NN_I64) {
-		*lo = ((const int64_t *)p->data)[2 * dim];
-		*hi = ((const int64_t *)p->data)[2 * dim + 1];
-	} else {
-		*lo = ((const int32_t *)p->data)[2 * dim];
-		*hi = ((const int32_t *)p->data)[2 * dim + 1];
-	}
 }
 
 /* The pad value's bytes: 0, or the zero point of a quantized integer tensor. */
@@ -184,10 +124,10 @@ range:
 
 static nn_status pad_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
-	const nn_tensor *in, *pads, *out;
+	const nn_tensor *in, *out;
 	int32_t odims[NN_MAX_RANK];
 	int64_t lo[NN_MAX_RANK], hi[NN_MAX_RANK];
-	int rank, inner;
+	int rank;
 	size_t es;
 	pad_data *d;
 	nn_status st;
@@ -195,24 +135,16 @@ static nn_status pad_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((st = nn_check_arity(node, 2, 2, 1, err)) != NN_OK)
 		return st;
 	in = nn_in(g, node, 0);
-	pads = nn_in(g, node, 1);
 	out = nn_out(g, node, 0);
 	rank = in->rank;
 	es = nn_dtype_size(in->type);
 	if (es == 0)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported",
 				   nn_dtype_name(in->type));
-	if ((pads->type != NN_I32 && pads->type != NN_I64) || pads->rank != 2 || pads->dims[0] != rank ||
-	    pads->dims[1] != 2)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "paddings must be an int32 or int64 tensor of shape [%d,2] (%s, rank %d)",
-				   rank, nn_dtype_name(pads->type), pads->rank);
-	if (pads->kind != NN_TENSOR_CONST)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "paddings are computed at run time; only constant paddings are supported");
+	if ((st = pad_read_paddings(g, node, rank, lo, hi, err)) != NN_OK)
+		return st;
 	for (int k = 0; k < rank; k++) {
 		int64_t o;
-		pad_pair(pads, k, &lo[k], &hi[k]);
 		if (lo[k] < 0 || hi[k] < 0)
 			return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 					   "dimension %d has negative padding (%lld, %lld)", k,
@@ -232,36 +164,9 @@ static nn_status pad_prepare(nn_graph *g, nn_node *node, nn_err *err)
 		return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory");
 	node->data = d;
 	d->es = es;
-	d->in_bytes = in->bytes;
 	if ((st = pad_value(node, in, out, d, err)) != NN_OK)
 		return st; /* node->data is released by the graph */
-
-	/* fold the unpadded innermost dims into the element */
-	d->blk = es;
-	inner = rank;
-	while (inner > 0 && lo[inner - 1] == 0 && hi[inner - 1] == 0)
-		d->blk *= (size_t)in->dims[--inner];
-	/* the remaining dims, skipping unpadded size-1 ones (they do not change the layout) */
-	for (int k = 0; k < inner; k++) {
-		if (in->dims[k] == 1 && lo[k] == 0 && hi[k] == 0)
-			continue;
-		d->in_dim[d->k] = in->dims[k];
-		d->lo[d->k] = lo[k];
-		d->hi[d->k] = hi[k];
-		d->out_dim[d->k] = odims[k];
-		d->k++;
-	}
-	if (d->k > 0) {
-		size_t s = (size_t)d->in_dim[d->k - 1] * d->blk;
-		for (int j = d->k - 2; j >= 0; j--) {
-			d->in_stride[j] = s;
-			s *= (size_t)d->in_dim[j];
-		}
-		d->rows = 1;
-		for (int j = 0; j < d->k - 1; j++)
-			d->rows *= d->out_dim[j];
-		d->row_bytes = (size_t)d->out_dim[d->k - 1] * d->blk;
-	}
+	pad_geom_fold(&d->g, in, es, lo, hi, odims);
 	node->impl = "ref";
 	return NN_OK;
 }
@@ -269,22 +174,8 @@ static nn_status pad_prepare(nn_graph *g, nn_node *node, nn_err *err)
 static nn_status pad_eval(const nn_node *node, nn_exec *ex)
 {
 	const pad_data *d = node->data;
-	pad_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, 1};
-	int64_t n_tasks;
 
-	if (d->k == 0) {
-		if (d->in_bytes)
-			memcpy(c.out, c.in, d->in_bytes);
-		return NN_OK;
-	}
-	if (d->rows == 0 || d->row_bytes == 0)
-		return NN_OK;
-	c.rows_per_task = (int64_t)(65536 / d->row_bytes) + 1; /* ~64 KiB of output per task */
-	n_tasks = (d->rows + c.rows_per_task - 1) / c.rows_per_task;
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, (int)n_tasks, pad_task, &c);
-	else
-		pad_rows(d, c.in, c.out, 0, d->rows);
+	pad_geom_run(ex, &d->g, pad_row, d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data);
 	return NN_OK;
 }
 
