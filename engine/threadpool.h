@@ -1,10 +1,13 @@
 /* threadpool.h - the engine's thread pool.
  *
  * DESIGN: a fixed set of workers that sleep on a condition variable when
- * idle (a short spin first, so back-to-back ops do not pay a wake-up each).
- * nn_pool_run hands out task indices from an atomic counter; the caller
- * works too, as thread 0.  One pool belongs to one session, so it is used by
- * one thread at a time.
+ * idle (after a bounded spin, so back-to-back ops do not pay a wake-up
+ * each).  nn_pool_run gives each thread a contiguous range of the task
+ * indices and lets a thread that finishes early take tasks from the end of
+ * the others' ranges; the caller works too, as thread 0.  Which thread runs
+ * a task varies from run to run: kernels must make results depend on the
+ * task index only (the thread index picks scratch).  One pool belongs to
+ * one session, so it is used by one thread at a time.
  */
 #ifndef LITESERVE_ENGINE_THREADPOOL_H
 #define LITESERVE_ENGINE_THREADPOOL_H
