@@ -5,6 +5,10 @@
  * the BLAS in use and each node's chosen kernel variant, so a number can be
  * traced to the code that produced it.  --per-op adds the mean time of every
  * node and the total per op type.  Inputs are fixed pseudo-random values.
+ * "macs" counts the multiply-accumulates of CONV_2D, DEPTHWISE_CONV_2D and
+ * FULLY_CONNECTED from the prepared shapes (other ops are a few percent of
+ * a convolutional network's arithmetic), so scripts/bench can turn a median
+ * into effective GOP/s = 2 * macs / median.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +48,36 @@ static void fill_random(nn_tensor *t, uint32_t *state)
 	}
 }
 
+/* Multiply-accumulates of one node: each output element of a convolution
+ * sums one window (kh * kw * ic taps; kh * kw for depthwise), each output
+ * of a fully-connected layer one weight row.  0 for other ops. */
+static double node_macs(nn_graph *g, const nn_node *n)
+{
+	const nn_tensor *o, *f;
+	double out;
+
+	if (n->n_inputs < 2 || n->n_outputs < 1)
+		return 0;
+	o = nn_out(g, n, 0);
+	f = nn_in(g, n, 1);
+	if (!o || !f)
+		return 0;
+	out = (double)nn_tensor_count(o);
+	if (!strcmp(n->kernel->name, "CONV_2D") && f->rank == 4 && f->dims[0] > 0)
+		return out * (double)nn_tensor_count(f) / f->dims[0];
+	if (!strcmp(n->kernel->name, "DEPTHWISE_CONV_2D") && f->rank == 4 && f->dims[3] > 0)
+		return out * (double)nn_tensor_count(f) / f->dims[3];
+	if (!strcmp(n->kernel->name, "FULLY_CONNECTED") && f->rank == 2)
+		return out * (double)f->dims[1];
+	return 0;
+}
+
 static void bench_usage(FILE *f)
 {
 	fprintf(f, "usage: liteserve bench MODEL.tflite [--threads N] [--runs R] [--warmup W] [--per-op]\n"
 		   "Times invoke alone over R warm runs (default 50, after W = 5 warm-up runs) and prints\n"
-		   "min/median/p90 ms as JSON. --per-op adds the mean time of every operator.\n");
+		   "min/median/p90 ms as JSON, with \"macs\" (multiply-accumulates of the convolutions and\n"
+		   "fully-connected layers). --per-op adds the mean time of every operator.\n");
 }
 
 int cmd_bench(int argc, char **argv)
@@ -123,6 +152,26 @@ int cmd_bench(int argc, char **argv)
 	json_object_set_new(out, "median_ms", json_real(runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2));
 	json_object_set_new(out, "p90_ms", json_real(ms[(int)((runs - 1) * 0.9 + 0.5)]));
 	json_object_set_new(out, "max_ms", json_real(ms[runs - 1]));
+	{
+		double macs = 0;
+		for (int i = 0; i < cm.graph->n_nodes; i++)
+			macs += node_macs(cm.graph, &cm.graph->nodes[i]);
+		json_object_set_new(out, "macs", json_integer((json_int_t)macs));
+	}
+	{
+		/* what the arithmetic runs in: the weights of the first convolution */
+		const char *prec = "none";
+		for (int i = 0; i < cm.graph->n_nodes; i++) {
+			const nn_node *n = &cm.graph->nodes[i];
+			const nn_tensor *f;
+			if (!node_macs(cm.graph, n) || !(f = nn_in(cm.graph, n, 1)))
+				continue;
+			prec = nn_dtype_name(f->type);
+			json_object_set_new(out, "per_channel", json_boolean(f->quant && f->quant->n > 1));
+			break;
+		}
+		json_object_set_new(out, "precision", json_string(prec));
+	}
 	json_object_set_new(out, "cpu", json_string(nn_cpu_level()));
 	json_object_set_new(out, "blas", json_string(nn_blas_name()));
 	json_object_set_new(out, "reference_kernels", json_boolean(nn_force_reference()));
