@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "nn_limits.h"
 #include "nn.h"
+#include "nn_string.h"
 
 nn_status nn_node_err(const nn_node *n, nn_err *err, nn_status code, const char *fmt, ...)
 {
@@ -223,14 +224,17 @@ static nn_status init_tensors(nn_graph *g, nn_err *err)
 		for (int d = 0; d < t->rank; d++)
 			if (t->dims[d] == -1)
 				t->dims[d] = 1; /* unknown batch: serve batch 1 */
-		if (es == 0)
+		if (es == 0 && t->type != NN_STRING)
 			return nn_err_set(err, NN_ERR_UNSUPPORTED, "input %d '%s' has type %s", i, t->name,
 					  nn_dtype_name(t->type));
-		if (!nn_shape_count(t->rank, t->dims, NN_MAX_TENSOR_BYTES / es, &count))
+		if (!nn_shape_count(t->rank, t->dims, NN_MAX_TENSOR_BYTES / (es ? es : 4), &count))
 			return nn_err_set(err, NN_ERR_BAD_MODEL, "input %d '%s': shape is invalid or too large", i,
 					  t->name);
 		t->kind = NN_TENSOR_ARENA;
 		t->bytes = (size_t)count * es;
+		/* a string input's capacity: its header plus NN_MAX_STRING_BYTES of text */
+		if (t->type == NN_STRING && nn_string_set_capacity(t, (int64_t)count, NN_MAX_STRING_BYTES, err) != NN_OK)
+			return nn_err_prefix(err, "input %d", i);
 		t->shape_known = true;
 	}
 	return NN_OK;

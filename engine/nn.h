@@ -40,6 +40,12 @@ void nn_session_free(nn_session *s);
 nn_tensor *nn_session_input(nn_session *s, int i);
 const nn_tensor *nn_session_output(nn_session *s, int i);
 
+/* Fills string input i with n strings (lens[i] bytes each) in TFLite's
+ * layout; n must equal the input's element count and the text must fit its
+ * capacity (NN_MAX_STRING_BYTES).  Copies; borrows nothing. */
+nn_status nn_session_set_input_string(nn_session *s, int i, int n, const char *const *strs, const size_t *lens,
+				      nn_err *err);
+
 /* Runs every node.  Allocates nothing. */
 nn_status nn_session_invoke(nn_session *s, nn_err *err);
 

@@ -23,5 +23,6 @@
 #define NN_MAX_ARENA_BYTES (4ULL << 30)      /* the activation arena of a session */
 #define NN_MAX_THREADS 64                    /* engine threads per session */
 #define NN_ARENA_ALIGN 64                    /* alignment of every planned tensor */
+#define NN_MAX_STRING_BYTES (64 * 1024)      /* text bytes of a string graph input (its capacity) */
 
 #endif

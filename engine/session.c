@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "nn.h"
+#include "nn_string.h"
 #include "threadpool.h"
 
 struct nn_session {
@@ -83,6 +84,27 @@ void nn_session_free(nn_session *s)
 nn_tensor *nn_session_input(nn_session *s, int i)
 {
 	return &s->tensors[s->g->model->inputs[i]];
+}
+
+nn_status nn_session_set_input_string(nn_session *s, int i, int n, const char *const *strs, const size_t *lens,
+				      nn_err *err)
+{
+	nn_tensor *t;
+
+	if (i < 0 || i >= s->g->model->n_inputs)
+		return nn_err_set(err, NN_ERR_INVALID_ARG, "input %d does not exist (the model has %d)", i,
+				  s->g->model->n_inputs);
+	t = nn_session_input(s, i);
+	if (t->type != NN_STRING)
+		return nn_err_set(err, NN_ERR_INVALID_ARG, "input %d '%s' is %s, not string", i, t->name,
+				  nn_dtype_name(t->type));
+	if (n != nn_tensor_count(t))
+		return nn_err_set(err, NN_ERR_INVALID_ARG, "input %d '%s' takes %lld strings, not %d", i, t->name,
+				  (long long)nn_tensor_count(t), n);
+	if (nn_string_write(t->data, t->bytes, n, strs, lens, NULL, err) != NN_OK)
+		return nn_err_set(err, NN_ERR_INVALID_ARG, "input %d '%s': the text does not fit its %zu bytes (limit %d bytes of text)",
+				  i, t->name, t->bytes, NN_MAX_STRING_BYTES);
+	return NN_OK;
 }
 
 const nn_tensor *nn_session_output(nn_session *s, int i)

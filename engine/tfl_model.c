@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "nn_limits.h"
+#include "nn_string.h"
 
 /* Model */
 enum { F_MODEL_VERSION = 0, F_MODEL_OPCODES = 1, F_MODEL_SUBGRAPHS = 2, F_MODEL_DESCRIPTION = 3,
@@ -255,6 +256,15 @@ static nn_status read_tensors(tfl_model *m, const fb_table *sg, const fb_vec *bu
 			if (es == 0 && t->type != NN_STRING)
 				return nn_err_set(err, NN_ERR_UNSUPPORTED, "tensor %u '%s': constant of type %s", i,
 						  t->name, nn_dtype_name(t->type));
+			if (t->type == NN_STRING) {
+				/* TFLite's string layout: the count must match the shape, every offset inside */
+				if (!nn_shape_count(t->rank, t->dims, NN_MAX_TENSOR_BYTES / 4, &count))
+					return nn_err_set(err, NN_ERR_BAD_MODEL,
+							  "tensor %u '%s': constant shape is invalid or too large", i,
+							  t->name);
+				if ((st = nn_string_check(t->data, t->data_size, (int64_t)count, err)) != NN_OK)
+					return nn_err_prefix(err, "tensor %u '%s'", i, t->name);
+			}
 			if (es) {
 				if (!nn_shape_count(t->rank, t->dims, NN_MAX_TENSOR_BYTES / es, &count))
 					return nn_err_set(err, NN_ERR_BAD_MODEL,
