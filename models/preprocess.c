@@ -4,9 +4,16 @@
  * and resized pictures are freed before returning whatever happens, and
  * only the tensor bytes (in->data) leave the function.  Image module
  * statuses map to pool statuses here and nowhere else.
+ * The segmentation overlay needs the picture itself after inference; it
+ * is copied behind the tensor bytes in the same block, because pool_predict
+ * frees exactly in->data on every path (a second buffer would need a
+ * second owner).  When JPEG DCT scaling decoded a smaller picture, that
+ * copy is the bilinear upscale to the displayed size, so the tensor (and
+ * thus the mask) is the same whether or not the overlay was asked for.
  */
 #include "preprocess.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -106,18 +113,33 @@ static nn_status nn_code_of(pool_status s)
 	}
 }
 
+static pool_status image_to_tensor(const nn_tensor *x, const pool_preprocess *pre, int64_t max_pixels,
+				   bool keep_picture, const uint8_t *data, size_t len, const char *content_type,
+				   task_input *in, pool_timing *t, nn_err *err);
+
 pool_status pre_image_input(const task_request *rq, const uint8_t *data, size_t len, const char *content_type,
 			    task_input *in, pool_timing *t, nn_err *err)
 {
-	return pre_image_to_tensor(nn_graph_input(rq->model->graph, 0), &rq->model->pre, rq->max_pixels, data, len,
-				   content_type, in, t, err);
+	bool keep = rq->params && rq->params->output && !strcmp(rq->params->output, "overlay");
+
+	return image_to_tensor(nn_graph_input(rq->model->graph, 0), &rq->model->pre, rq->max_pixels, keep, data,
+			       len, content_type, in, t, err);
 }
 
 pool_status pre_image_to_tensor(const nn_tensor *x, const pool_preprocess *pre, int64_t max_pixels,
 				const uint8_t *data, size_t len, const char *content_type, task_input *in,
 				pool_timing *t, nn_err *err)
 {
-	ls_image img = {0}, sized = {0};
+	return image_to_tensor(x, pre, max_pixels, false, data, len, content_type, in, t, err);
+}
+
+static pool_status image_to_tensor(const nn_tensor *x, const pool_preprocess *pre, int64_t max_pixels,
+				   bool keep_picture, const uint8_t *data, size_t len, const char *content_type,
+				   task_input *in, pool_timing *t, nn_err *err)
+{
+	ls_image img = {0}, sized = {0}, full = {0};
+	const ls_image *pic = NULL;
+	size_t pic_off = 0, pic_bytes = 0;
 	ls_image_limits lim = {0};
 	ls_tensor_format fmt;
 	ls_image_status is;
@@ -155,6 +177,14 @@ pool_status pre_image_to_tensor(const nn_tensor *x, const pool_preprocess *pre, 
 	}
 	in->image_width = img.full_width > 0 ? img.full_width : img.width;
 	in->image_height = img.full_height > 0 ? img.full_height : img.height;
+	if (keep_picture && (img.width != in->image_width || img.height != in->image_height)) {
+		is = ls_image_resize_bilinear(&img, in->image_width, in->image_height, &full, msg, sizeof(msg));
+		if (is != LS_IMG_OK) {
+			ps = map_image_status(is);
+			nn_err_set(err, nn_code_of(ps), "image resize for the overlay: %s", msg);
+			goto out;
+		}
+	}
 
 	if (pre->letterbox) {
 		is = ls_image_resize_letterbox(&img, w, h, &sized, &in->box, msg, sizeof(msg));
@@ -171,11 +201,27 @@ pool_status pre_image_to_tensor(const nn_tensor *x, const pool_preprocess *pre, 
 		goto out;
 	}
 	in->bytes = x->bytes;
-	in->data = malloc(x->bytes ? x->bytes : 1);
+	if (keep_picture) {
+		/* img was handed to sized when no resize was needed */
+		pic = full.pixels ? &full : img.pixels ? &img : &sized;
+		if (pic->width != in->image_width || pic->height != in->image_height || pic->channels != 3) {
+			ps = POOL_FAILED;
+			nn_err_set(err, NN_ERR_INTERNAL, "kept picture is %dx%d, the image %dx%d", pic->width,
+				   pic->height, in->image_width, in->image_height);
+			goto out;
+		}
+		pic_off = (x->bytes + 15) & ~(size_t)15;
+		pic_bytes = (size_t)pic->width * (size_t)pic->height * 3; /* <= 3 * max_pixels: decode checked */
+	}
+	in->data = malloc(pic ? pic_off + pic_bytes : x->bytes ? x->bytes : 1);
 	if (!in->data) {
 		ps = POOL_FAILED;
-		nn_err_set(err, NN_ERR_NO_MEMORY, "out of memory for a %zu-byte input tensor", x->bytes);
+		nn_err_set(err, NN_ERR_NO_MEMORY, "out of memory for a %zu-byte input tensor", x->bytes + pic_bytes);
 		goto out;
+	}
+	if (pic) {
+		memcpy((uint8_t *)in->data + pic_off, pic->pixels, pic_bytes);
+		in->picture = (const uint8_t *)in->data + pic_off;
 	}
 	pre_tensor_format(x, pre, &fmt);
 	is = ls_image_to_tensor(&sized, &fmt, in->data, in->bytes, msg, sizeof(msg));
@@ -184,10 +230,12 @@ pool_status pre_image_to_tensor(const nn_tensor *x, const pool_preprocess *pre, 
 		nn_err_set(err, NN_ERR_INTERNAL, "image to tensor: %s", msg);
 		free(in->data);
 		in->data = NULL;
+		in->picture = NULL;
 		goto out;
 	}
 out:
 	t->preprocess = pool_now_ms() - t1;
+	ls_image_free(&full);
 	ls_image_free(&sized);
 	ls_image_free(&img);
 	return ps;

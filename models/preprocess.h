@@ -31,14 +31,16 @@ void pre_tensor_format(const nn_tensor *in, const pool_preprocess *pre, ls_tenso
 
 /* Decodes data (JPEG/PNG), resizes and converts it for input 0 of
  * rq->model.  Fills *in (in->data malloc'd: free() it) and t->decode,
- * t->preprocess.  Errors: corrupt -> POOL_BAD_REQUEST, not JPEG/PNG or a
+ * t->preprocess.  When rq->params->output is "overlay", in->picture also
+ * keeps the displayed picture at full size (inside in->data's block).  Errors: corrupt -> POOL_BAD_REQUEST, not JPEG/PNG or a
  * text/JSON content type -> POOL_UNSUPPORTED, over the pixel limit ->
  * POOL_TOO_LARGE. */
 pool_status pre_image_input(const task_request *rq, const uint8_t *data, size_t len, const char *content_type,
 			    task_input *in, pool_timing *t, nn_err *err);
 
 /* The same for an input tensor x (shape [1,H,W,3], checked by the caller)
- * and preprocessing pre: what pre_image_input does for a loaded model. */
+ * and preprocessing pre: what pre_image_input does for a loaded model
+ * (never keeps the picture). */
 pool_status pre_image_to_tensor(const nn_tensor *x, const pool_preprocess *pre, int64_t max_pixels,
 				const uint8_t *data, size_t len, const char *content_type, task_input *in,
 				pool_timing *t, nn_err *err);

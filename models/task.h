@@ -38,6 +38,10 @@ typedef struct task_input {
 	int tensor_height;
 	bool letterboxed;
 	ls_letterbox box;        /* where the picture sits in the tensor when letterboxed */
+	/* Only when the request asked for output=overlay (else NULL): the picture
+	 * as displayed, 8-bit RGB, image_width x image_height.  It lives in
+	 * data's block after the tensor bytes, so freeing data frees it. */
+	const uint8_t *picture;
 } task_input;
 
 /* Everything an adapter sees of a request. */

@@ -9,18 +9,16 @@
 #include "task.h"
 
 static const task_ops task_tensor = {.task = POOL_TASK_TENSOR};
-static const task_ops task_detection_pending = {.task = POOL_TASK_DETECTION};
 static const task_ops task_pose_pending = {.task = POOL_TASK_POSE};
-static const task_ops task_segmentation_pending = {.task = POOL_TASK_SEGMENTATION};
 static const task_ops task_smart_reply_pending = {.task = POOL_TASK_SMART_REPLY};
 
 const task_ops *task_ops_for(pool_task t)
 {
 	switch (t) {
 	case POOL_TASK_CLASSIFICATION: return &task_classification;
-	case POOL_TASK_DETECTION: return &task_detection_pending;
+	case POOL_TASK_DETECTION: return &task_detection;
 	case POOL_TASK_POSE: return &task_pose_pending;
-	case POOL_TASK_SEGMENTATION: return &task_segmentation_pending;
+	case POOL_TASK_SEGMENTATION: return &task_segmentation;
 	case POOL_TASK_SMART_REPLY: return &task_smart_reply_pending;
 	case POOL_TASK_TENSOR:
 	default: return &task_tensor;

@@ -1,5 +1,6 @@
 /* cmd_predict.c - `liteserve predict MODEL.tflite --image IMG [--task T]
- * [--labels F] [--top-k K] [--threshold S] [--threads N]`.
+ * [--labels F] [--top-k K] [--threshold S] [--max-results N] [--threads N]
+ * [--output FILE.png [--overlay]]`.
  *
  * DESIGN: the task endpoint without the server: the model is loaded by the
  * pool layer as a one-model pool (pool_model_open_file, one instance) and
@@ -10,6 +11,11 @@
  * Labels: --labels F, else labels.txt beside the model, else (repository
  * layout NAME/VERSION/model.tflite) NAME/labels.txt.  The model's name is
  * NAME in that layout, else the file name without ".tflite".
+ *
+ * --output FILE asks a segmentation model for its PNG answer (the server's
+ * ?output=png, or ?output=overlay with --overlay) and writes it to FILE;
+ * stdout then gets a short JSON note (file, bytes, latency) instead of the
+ * task JSON.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,11 +32,13 @@
 static void predict_usage(FILE *f)
 {
 	fprintf(f, "usage: liteserve predict MODEL.tflite --image IMG [--task T] [--labels F] [--top-k K]\n"
-		   "                         [--threshold S] [--threads N]\n"
+		   "                         [--threshold S] [--max-results N] [--threads N]\n"
+		   "                         [--output FILE.png [--overlay]]\n"
 		   "Runs one JPEG/PNG picture through the model's task adapter and prints the JSON the\n"
 		   "server's task endpoint answers.  T: classification, detection, pose, segmentation\n"
 		   "(default: inferred from the model).  F: label file (default: labels.txt beside the\n"
-		   "model or in NAME/ for NAME/VERSION/model.tflite).\n");
+		   "model or in NAME/ for NAME/VERSION/model.tflite).  --output (segmentation): write\n"
+		   "the class mask as an 8-bit PNG to FILE (--overlay: the colour overlay instead).\n");
 }
 
 static uint8_t *read_file(const char *path, size_t *size)
@@ -116,6 +124,8 @@ static void model_name_and_labels(const char *path, char *name, size_t name_len,
 int cmd_predict(int argc, char **argv)
 {
 	const char *model_path = NULL, *image_path = NULL, *labels_arg = NULL, *task_arg = NULL;
+	const char *output_path = NULL;
+	bool overlay = false;
 	char name[128], labels[4096];
 	pool_task_params params = {.top_k = 0, .threshold = -1.0f};
 	pool_defaults def = {.instances = 1, .threads = 1, .max_queue = 0, .max_pixels = 0};
@@ -161,6 +171,15 @@ int cmd_predict(int argc, char **argv)
 				fprintf(stderr, "liteserve predict: --threshold takes a number in [0, 1]\n");
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--max-results") && i + 1 < argc) {
+			if (cli_parse_int(argv[++i], 1, 10000, &params.max_results)) {
+				fprintf(stderr, "liteserve predict: --max-results takes 1..10000\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--output") && i + 1 < argc) {
+			output_path = argv[++i];
+		} else if (!strcmp(argv[i], "--overlay")) {
+			overlay = true;
 		} else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
 			if (cli_parse_int(argv[++i], 1, NN_MAX_THREADS, &def.threads)) {
 				fprintf(stderr, "liteserve predict: --threads takes 1..%d\n", NN_MAX_THREADS);
@@ -178,6 +197,12 @@ int cmd_predict(int argc, char **argv)
 		predict_usage(stderr);
 		return 2;
 	}
+	if (overlay && !output_path) {
+		fprintf(stderr, "liteserve predict: --overlay needs --output FILE.png\n");
+		return 2;
+	}
+	if (output_path)
+		params.output = overlay ? "overlay" : "png";
 	model_name_and_labels(model_path, name, sizeof(name), labels, sizeof(labels));
 	if (labels_arg)
 		snprintf(labels, sizeof(labels), "%s", labels_arg);
@@ -197,11 +222,30 @@ int cmd_predict(int argc, char **argv)
 					"--labels FILE, or --task classification)\n");
 		goto out;
 	}
+	if (output_path && !png) {
+		fprintf(stderr, "liteserve predict: --output is for segmentation models; %s is %s\n", m->name,
+			pool_task_name(m->task));
+		goto out;
+	}
+	if (png) {
+		FILE *f = fopen(output_path, "wb");
+		bool ok = f && fwrite(png, 1, png_len, f) == png_len;
+		if (f && fclose(f) != 0)
+			ok = false;
+		if (!ok) {
+			fprintf(stderr, "liteserve predict: cannot write %s: %s\n", output_path, strerror(errno));
+			goto out;
+		}
+	}
 	out = json_object();
 	json_object_set_new(out, "model", json_string(m->name));
 	json_object_set_new(out, "task", json_string(pool_task_name(m->task)));
 	if (result)
 		json_object_update(out, result);
+	if (png) {
+		json_object_set_new(out, "output", json_string(output_path));
+		json_object_set_new(out, "bytes", json_integer((json_int_t)png_len));
+	}
 	{
 		json_t *lat = json_object();
 		json_object_set_new(lat, "decode", json_real(tm.decode));
