@@ -241,6 +241,30 @@ bool conv_qgemm_init(conv_qgemm *q, int isa, const void *w, int32_t wz, const in
 		return true;
 	}
 
+	/* VNNI, int8 input, symmetric weights: the kernel flips each input byte
+	 * to x + 128 (one xor per broadcast) and W = w stays signed, so
+	 * sum (x - xz) w = dot(x + 128, w) - (xz + 128) sum w: no row sums. */
+	if (in_signed && wz == 0) {
+		uint8_t *dst = q->w;
+		int kq = q->kp / 4, nblk = q->np / 16;
+
+		q->flip = true;
+		for (int c = 0; c < n; c++) {
+			int blk = c / 16, panel = blk / 4, j = blk % 4;
+			int pblocks = nblk - panel * 4 < 4 ? nblk - panel * 4 : 4;
+			uint8_t *base = dst + (size_t)panel * 4 * kq * 64 + (size_t)j * 64 + (size_t)(c % 16) * 4;
+			uint32_t sum = 0;
+
+			for (int kk = 0; kk < k; kk++) {
+				int8_t v = wsg[(size_t)c * k + kk];
+				base[(size_t)(kk / 4) * pblocks * 64 + kk % 4] = (uint8_t)v;
+				sum += (uint32_t)(int32_t)v;
+			}
+			q->cst[c] = (int32_t)((uint32_t)(bias ? bias[c] : 0) - (uint32_t)(xz + 128) * sum);
+		}
+		return true;
+	}
+
 	/* VNNI: W = w - aw takes the signedness the input lacks */
 	{
 		uint8_t *dst = q->w;

@@ -9,7 +9,10 @@
  * the sums are exact modulo 2^32 like the reference's).  vpdpbusd wants
  * one unsigned and one signed operand: uint8 inputs are the unsigned one
  * against signed weights, int8 inputs the signed one against unsigned
- * weights, so input bytes are used as they are, never converted.  Rows
+ * weights, so input bytes are used as they are - except with int8 inputs
+ * and symmetric weights (q->flip): there the broadcast input bytes are
+ * flipped to x + 128 by one xor and the weights stay signed, which spares
+ * the row sums (the 128s are folded into the constant).  Rows
  * past the end of a 6-row tile repeat the last row and are not stored; channels
  * past the end are masked at the store.  The epilogue adds the per-channel
  * constant and rsum * the row sum (vpsadbw, computed first when rsum != 0),
@@ -53,8 +56,8 @@ static void rowsums(const uint8_t *a, size_t lda, int rows, int k, bool is_signe
 
 static inline __attribute__((always_inline)) void tile(const conv_qgemm *q, const uint8_t *a, size_t lda,
 						       const int32_t *rs, int rows, const uint8_t *w, size_t wstride,
-						       const int nb, const int mr, const bool sa, int c, int c1,
-						       uint8_t *out, size_t ldo)
+						       const int nb, const int mr, const bool sa, const bool flip, int c,
+						       int c1, uint8_t *out, size_t ldo)
 {
 	const int kq = q->kp / 4;
 	const uint8_t *ar[MR];
@@ -79,6 +82,8 @@ static inline __attribute__((always_inline)) void tile(const conv_qgemm *q, cons
 			__m512i bv;
 			memcpy(&v, ar[r] + (size_t)s * 4, 4);
 			bv = _mm512_set1_epi32(v);
+			if (flip)
+				bv = _mm512_xor_si512(bv, _mm512_set1_epi8((char)0x80));
 #pragma GCC unroll 4
 			for (int j = 0; j < nb; j++)
 				acc[r][j] = sa ? _mm512_dpbusd_epi32(acc[r][j], wv[j], bv)
@@ -108,7 +113,7 @@ static inline __attribute__((always_inline)) void tile(const conv_qgemm *q, cons
 
 static inline __attribute__((always_inline)) void run(const conv_qgemm *q, const uint8_t *a, size_t lda,
 						      const int32_t *rs, int rows, int c0, int c1, uint8_t *out,
-						      size_t ldo, const bool sa)
+						      size_t ldo, const bool sa, const bool flip)
 {
 	const int kq = q->kp / 4, nblk = q->np / 16;
 
@@ -126,18 +131,18 @@ static inline __attribute__((always_inline)) void run(const conv_qgemm *q, const
 			uint8_t *op = out + (size_t)r * ldo;
 			if (nr == 1) { /* a single row (GEMV, or a tile's last): no repeated rows */
 				switch (nb) {
-				case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, 1, sa, c, c1, op, ldo); break;
-				case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, 1, sa, c, c1, op, ldo); break;
-				case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, 1, sa, c, c1, op, ldo); break;
-				default: tile(q, ap, lda, rp, nr, w, wstride, 1, 1, sa, c, c1, op, ldo); break;
+				case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, 1, sa, flip, c, c1, op, ldo); break;
+				case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, 1, sa, flip, c, c1, op, ldo); break;
+				case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, 1, sa, flip, c, c1, op, ldo); break;
+				default: tile(q, ap, lda, rp, nr, w, wstride, 1, 1, sa, flip, c, c1, op, ldo); break;
 				}
 				continue;
 			}
 			switch (nb) {
-			case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, MR, sa, c, c1, op, ldo); break;
-			case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, MR, sa, c, c1, op, ldo); break;
-			case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, MR, sa, c, c1, op, ldo); break;
-			default: tile(q, ap, lda, rp, nr, w, wstride, 1, MR, sa, c, c1, op, ldo); break;
+			case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, MR, sa, flip, c, c1, op, ldo); break;
+			case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, MR, sa, flip, c, c1, op, ldo); break;
+			case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, MR, sa, flip, c, c1, op, ldo); break;
+			default: tile(q, ap, lda, rp, nr, w, wstride, 1, MR, sa, flip, c, c1, op, ldo); break;
 			}
 		}
 		c += nb * 16;
@@ -153,8 +158,10 @@ void conv_qgemm_vnni(const conv_qgemm *q, const uint8_t *a, size_t lda, int rows
 		rs = work;
 		rowsums(a, lda, rows, q->k, q->in_signed, rs);
 	}
-	if (q->in_signed)
-		run(q, a, lda, rs, rows, c0, c1, out, ldo, true);
+	if (q->flip)
+		run(q, a, lda, rs, rows, c0, c1, out, ldo, false, true);
+	else if (q->in_signed)
+		run(q, a, lda, rs, rows, c0, c1, out, ldo, true, false);
 	else
-		run(q, a, lda, rs, rows, c0, c1, out, ldo, false);
+		run(q, a, lda, rs, rows, c0, c1, out, ldo, false, false);
 }

@@ -286,6 +286,7 @@ typedef struct conv_qgemm {
 	void *w;	   /* packed weights, 64-byte aligned (layouts above) */
 	int32_t *cst;	   /* [np] per-channel constant */
 	int32_t rsum;	   /* VNNI: coefficient of the row sum S (0 = S unused) */
+	bool flip;	   /* VNNI, int8 input, symmetric W: A is read as x ^ 0x80 = x + 128 (unsigned), W = w */
 	bool in_signed;	   /* int8 input and output, else uint8 */
 	int32_t x_zp;	   /* input zero point */
 	const conv_rq *rq; /* requantization (arrays padded to np); borrowed */
