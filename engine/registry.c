@@ -40,6 +40,9 @@ extern const nn_kernel nn_k_mirror_pad;
 extern const nn_kernel nn_k_gather_nd;
 extern const nn_kernel nn_k_quantize;
 extern const nn_kernel nn_k_detection_postprocess;
+extern const nn_kernel nn_k_sr_normalize;
+extern const nn_kernel nn_k_sr_extract_features;
+extern const nn_kernel nn_k_sr_predict;
 
 static const nn_kernel *const builtin_kernels[] = {
 	[0] = &nn_k_add, /* ADD */
@@ -82,6 +85,9 @@ typedef struct custom_entry {
 
 static const custom_entry custom_kernels[] = {
 	{"TFLite_Detection_PostProcess", &nn_k_detection_postprocess},
+	{"Normalize", &nn_k_sr_normalize},
+	{"ExtractFeatures", &nn_k_sr_extract_features},
+	{"Predict", &nn_k_sr_predict},
 	{NULL, NULL},
 };
 

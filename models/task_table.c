@@ -10,7 +10,6 @@
 
 static const task_ops task_tensor = {.task = POOL_TASK_TENSOR};
 static const task_ops task_pose_pending = {.task = POOL_TASK_POSE};
-static const task_ops task_smart_reply_pending = {.task = POOL_TASK_SMART_REPLY};
 
 const task_ops *task_ops_for(pool_task t)
 {
@@ -19,7 +18,7 @@ const task_ops *task_ops_for(pool_task t)
 	case POOL_TASK_DETECTION: return &task_detection;
 	case POOL_TASK_POSE: return &task_pose_pending;
 	case POOL_TASK_SEGMENTATION: return &task_segmentation;
-	case POOL_TASK_SMART_REPLY: return &task_smart_reply_pending;
+	case POOL_TASK_SMART_REPLY: return &task_smart_reply;
 	case POOL_TASK_TENSOR:
 	default: return &task_tensor;
 	}
