@@ -26,7 +26,9 @@
 
 #include "alloc.h"
 #include "blas.h"
+#include "conv_2d_f32.h"
 #include "conv_common.h"
+#include "cpu.h"
 #include "kernel.h"
 
 enum { CONV2D_OPTIONS = 1 }; /* BuiltinOptions union index of Conv2DOptions */
@@ -45,6 +47,8 @@ typedef enum conv_variant {
 	CONV_REF,
 	CONV_BLAS_1X1,
 	CONV_BLAS_IM2COL,
+	CONV_PACKED_1X1,
+	CONV_PACKED_IM2COL,
 } conv_variant;
 
 /* Im2col scratch target per thread: a tile of patches this size stays in L2
@@ -67,6 +71,10 @@ typedef struct conv_data {
 	conv_split split;  /* BLAS variants: pixel tiles x output-channel chunks */
 	bool clamp;	   /* a fused activation is present */
 	float lo, hi;	   /* its clamp range */
+	/* packed variants: split.tile pixels x split.chunk panels per task */
+	conv_f32_panels panels;
+	float *packed; /* owns panels.w */
+	void (*gemm)(const conv_f32_panels *p, const conv_f32_block *b);
 } conv_data;
 
 /* Everything one eval hands its tasks. */
@@ -179,6 +187,102 @@ static void conv_blas_task(void *ctx, int task, int thread)
 	}
 	nn_sgemm_nt(np, nc, d->depth, a, lda, r->filter + (size_t)c0 * d->depth, d->depth, out, d->oc);
 	conv_bias_act(out, d->oc, np, nc, r->bias ? r->bias + c0 : NULL, d->lo, d->hi, d->clamp);
+}
+
+/* --- packed GEMM ---------------------------------------------------- */
+
+/* Per task, the rows of A this many bytes: a tile stays in L2 while the
+ * task's panels pass over it, and bounds the im2col scratch. */
+#define CONV_F32_TILE_BYTES (256u << 10)
+#define CONV_F32_TILE_BLOCKS 16 /* register blocks per tile at most: enough to reuse a panel */
+/* Below this many multiply-adds a layer runs as one task per pixel tile,
+ * never split by channels: a task costs the pool a few microseconds. */
+#define CONV_F32_SMALL_MACS (1 << 18)
+
+/* Cuts rows x n_panels into tasks by shape only: pixel tiles of whole
+ * register blocks, and panel chunks when there are too few tiles to keep
+ * a pool of a few threads busy. */
+static conv_split conv_f32_split(int rows, int depth, int n_panels, int mr, long long macs)
+{
+	size_t fit = CONV_F32_TILE_BYTES / ((size_t)depth * sizeof(float));
+	conv_split s;
+
+	s.tile = (int)(fit > (size_t)mr * CONV_F32_TILE_BLOCKS ? (size_t)mr * CONV_F32_TILE_BLOCKS : fit);
+	s.tile = s.tile < mr ? mr : s.tile / mr * mr;
+	if (s.tile > rows)
+		s.tile = rows;
+	s.n_tiles = (rows + s.tile - 1) / s.tile;
+	s.chunk = n_panels;
+	s.n_chunks = 1;
+	if (s.n_tiles < CONV_SPLIT_MIN_TASKS && n_panels > 1 && macs >= CONV_F32_SMALL_MACS) {
+		int want = (CONV_SPLIT_MIN_TASKS + s.n_tiles - 1) / s.n_tiles;
+		int n = want < n_panels ? want : n_panels;
+
+		s.chunk = (n_panels + n - 1) / n;
+		s.n_chunks = (n_panels + s.chunk - 1) / s.chunk;
+	}
+	return s;
+}
+
+/* Packs filter [oc][depth] into panels of nr channels (conv_2d_f32.h).
+ * The buffer is d->packed, released by conv_free. */
+static bool conv_f32_pack(conv_data *d, const float *filter, int nr)
+{
+	int n_panels = (d->oc + nr - 1) / nr;
+	size_t per_panel = (size_t)d->depth * nr;
+	float *w = nn_aligned_alloc(64, (size_t)n_panels * per_panel * sizeof(float));
+
+	if (!w)
+		return false;
+	for (int p = 0; p < n_panels; p++)
+		for (int k = 0; k < d->depth; k++)
+			for (int j = 0; j < nr; j++) {
+				int o = p * nr + j;
+				w[p * per_panel + (size_t)k * nr + j] =
+				    o < d->oc ? filter[(size_t)o * d->depth + k] : 0.0f;
+			}
+	d->packed = w;
+	d->panels = (conv_f32_panels){.w = w, .nr = nr, .depth = d->depth, .oc = d->oc, .n_panels = n_panels};
+	return true;
+}
+
+/* One task: pixel tile (task / n_chunks) x panel chunk. */
+static void conv_packed_task(void *ctx, int task, int thread)
+{
+	const conv_run *r = ctx;
+	const conv_data *d = r->d;
+	const conv_split *s = &d->split;
+	int pixels = d->n * d->oh * d->ow;
+	int p0 = (task / s->n_chunks) * s->tile, pan0 = (task % s->n_chunks) * s->chunk;
+	int np = pixels - p0 < s->tile ? pixels - p0 : s->tile;
+	int pan1 = d->panels.n_panels - pan0 < s->chunk ? d->panels.n_panels : pan0 + s->chunk;
+	conv_f32_block b = {
+	    .rows = np,
+	    .pan0 = pan0,
+	    .pan1 = pan1,
+	    .bias = r->bias,
+	    .clamp = d->clamp,
+	    .lo = d->lo,
+	    .hi = d->hi,
+	    .out = r->out + (size_t)p0 * d->oc,
+	    .ldo = (size_t)d->oc,
+	};
+
+	if (d->variant == CONV_PACKED_1X1) {
+		b.a = r->in + (size_t)p0 * d->ic;
+		b.lda = (size_t)d->ic;
+	} else {
+		float *buf = nn_ex_scratch(r->ex, thread);
+		int per_img = d->oh * d->ow;
+
+		for (int i = 0; i < np; i++) {
+			int p = p0 + i, img = p / per_img, rem = p % per_img;
+			conv_im2col_pixel(d, r->in, img, rem / d->ow, rem % d->ow, buf + (size_t)i * d->depth);
+		}
+		b.a = buf;
+		b.lda = (size_t)d->depth;
+	}
+	d->gemm(&d->panels, &b);
 }
 
 /* --- prepare / eval -------------------------------------------------- */
@@ -320,6 +424,21 @@ static nn_status conv_prepare_f32(nn_graph *g, nn_node *node, nn_err *err)
 	if (nn_force_reference()) {
 		d->variant = CONV_REF;
 		node->impl = "ref";
+	} else if (f->kind == NN_TENSOR_CONST && f->data && (nn_cpu_avx512() || nn_cpu_avx2())) {
+		bool wide = nn_cpu_avx512();
+		bool one = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1;
+		int mr = wide ? CONV_F32_MR_AVX512 : CONV_F32_MR_AVX2;
+		long long macs = (long long)d->n * d->oh * d->ow * d->oc * d->depth;
+
+		if (!conv_f32_pack(d, f->data, wide ? CONV_F32_NR_AVX512 : CONV_F32_NR_AVX2))
+			return nn_node_err(node, err, NN_ERR_NO_MEMORY, "out of memory packing %d x %d weights",
+					   d->oc, d->depth);
+		d->gemm = wide ? conv_f32_gemm_avx512 : conv_f32_gemm_avx2;
+		d->split = conv_f32_split(d->n * d->oh * d->ow, d->depth, d->panels.n_panels, mr, macs);
+		d->variant = one ? CONV_PACKED_1X1 : CONV_PACKED_IM2COL;
+		if (!one)
+			node->scratch_bytes = (size_t)d->split.tile * d->depth * sizeof(float);
+		node->impl = wide ? (one ? "avx512-1x1" : "avx512+im2col") : (one ? "avx2-1x1" : "avx2+im2col");
 	} else if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1) {
 		/* 1x1, stride 1: output size equals input size and no pad exists */
 		d->variant = CONV_BLAS_1X1;
@@ -395,6 +514,8 @@ static nn_status conv_eval(const nn_node *node, nn_exec *ex)
 
 	if (d->variant == CONV_REF)
 		nn_parallel_for(ex, d->n * d->oh, conv_ref_row, &r);
+	else if (d->variant == CONV_PACKED_1X1 || d->variant == CONV_PACKED_IM2COL)
+		nn_parallel_for(ex, d->split.n_tiles * d->split.n_chunks, conv_packed_task, &r);
 	else
 		nn_parallel_for(ex, d->split.n_tiles * d->split.n_chunks, conv_blas_task, &r);
 	return NN_OK;
@@ -404,8 +525,10 @@ static void conv_free(void *data)
 {
 	conv_data *d = data;
 
-	if (d)
+	if (d) {
 		conv_2d_int_free(d->q);
+		nn_free(d->packed);
+	}
 	nn_free(d);
 }
 

@@ -37,8 +37,9 @@ enum { SAME = 0, VALID = 1 };
 typedef enum expect {
 	EXPECT_ANY,
 	EXPECT_REF,  /* LITESERVE_FORCE_REFERENCE=1 */
-	EXPECT_FAST, /* the default: blas for conv/fc, best SIMD for depthwise multiplier 1 */
-	EXPECT_AVX2, /* LITESERVE_CPU=avx2: depthwise multiplier 1 must be avx2 */
+	EXPECT_FAST, /* the default: packed conv (conv_fast_impl), blas fc, best SIMD depthwise multiplier 1 */
+	EXPECT_AVX2, /* LITESERVE_CPU=avx2: depthwise multiplier 1 and packed conv must be avx2 */
+	EXPECT_GENERIC, /* LITESERVE_CPU=generic: conv on OpenBLAS (or the portable GEMM) */
 } expect;
 
 static expect g_expect = EXPECT_ANY;
@@ -226,11 +227,23 @@ static void cv_naive(const cv_case *c, int oh, int ow, int pad_h, int pad_w, con
 				}
 }
 
+/* The conv variant for a constant filter on this CPU (as capped by
+ * LITESERVE_CPU): weights packed for the widest ISA, else OpenBLAS. */
+static const char *conv_fast_impl(const cv_case *c)
+{
+	bool one = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1;
+
+	if (!c->filter_input && nn_cpu_avx512())
+		return one ? "avx512-1x1" : "avx512+im2col";
+	if (!c->filter_input && nn_cpu_avx2())
+		return one ? "avx2-1x1" : "avx2+im2col";
+	return one ? "blas-1x1" : "blas+im2col";
+}
+
 static void check_impl(const cv_case *c, const char *impl, const char *desc)
 {
 	bool dw1 = c->op == OP_DW && c->oc == c->ic;
-	bool one = c->op == OP_CONV && c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1;
-	const char *fast = c->op == OP_CONV  ? (one ? "blas-1x1" : "blas+im2col")
+	const char *fast = c->op == OP_CONV  ? conv_fast_impl(c)
 			   : !dw1	     ? "ref"
 			   : nn_cpu_avx512() ? "avx512"
 			   : nn_cpu_avx2()   ? "avx2"
@@ -247,6 +260,14 @@ static void check_impl(const cv_case *c, const char *impl, const char *desc)
 		if (dw1 && nn_cpu_avx2())
 			ck_assert_msg(!strcmp(impl, "avx2"), "%s: chose %s under LITESERVE_CPU=avx2", desc,
 				      impl);
+		if (c->op == OP_CONV)
+			ck_assert_msg(!strcmp(impl, fast), "%s: chose %s under LITESERVE_CPU=avx2, expected %s",
+				      desc, impl, fast);
+		return;
+	case EXPECT_GENERIC:
+		if (c->op == OP_CONV)
+			ck_assert_msg(!strncmp(impl, "blas", 4), "%s: chose %s under LITESERVE_CPU=generic",
+				      desc, impl);
 		return;
 	case EXPECT_FAST:
 		ck_assert_msg(!strcmp(impl, fast), "%s: chose %s, expected %s", desc, impl, fast);
@@ -351,6 +372,52 @@ static cv_case cv_random(uint32_t *rng, int op, int i)
 	return c;
 }
 
+/* Convolutions sized for the packed GEMM's edges: channel counts around
+ * its panel widths (16, 32) and not multiples of them, pixel counts that
+ * leave partial register blocks (6, 12 rows) and several tiles, deep
+ * 1x1 layers that split by channel panels, batch 1..3, threads 1 and 2. */
+static cv_case cv_random_packed(uint32_t *rng, int i)
+{
+	static const int ic[] = {1, 3, 17, 32, 64, 129, 300};
+	static const int oc[] = {1, 8, 15, 16, 17, 24, 31, 32, 33, 47, 48, 64, 95, 100};
+	static const int ks[] = {1, 1, 3, 3, 5};
+	cv_case c;
+	int p;
+
+	do {
+		memset(&c, 0, sizeof(c));
+		c.op = OP_CONV;
+		c.n = 1 + (int)(ts_rand(rng) % 3);
+		c.ih = 1 + (int)(ts_rand(rng) % 30);
+		c.iw = 1 + (int)(ts_rand(rng) % 30);
+		c.ic = pick(rng, ic, 7);
+		c.oc = pick(rng, oc, 14);
+		c.kh = pick(rng, ks, 5);
+		c.kw = ts_rand(rng) % 3 ? c.kh : pick(rng, ks, 5);
+		c.sh = 1 + (int)(ts_rand(rng) % 2);
+		c.sw = ts_rand(rng) % 3 ? c.sh : 1 + (int)(ts_rand(rng) % 2);
+		c.dh = ts_rand(rng) % 4 ? 1 : 2;
+		c.dw = ts_rand(rng) % 4 ? c.dh : 1 + (int)(ts_rand(rng) % 2);
+		c.padding = (int)(ts_rand(rng) % 2);
+		c.act = (int)(ts_rand(rng) % 4);
+		c.bias = ts_rand(rng) % 4 != 0;
+		c.threads = 1 + i % 2;
+	} while (geom(c.padding, c.ih, c.kh, c.sh, c.dh, &p) <= 0 ||
+		 geom(c.padding, c.iw, c.kw, c.sw, c.dw, &p) <= 0 ||
+		 (size_t)c.n * c.ih * c.iw * c.ic * c.oc * c.kh * c.kw > 20000000u);
+	return c;
+}
+
+static void cv_battery_packed(int n_cases, uint32_t seed)
+{
+	uint32_t rng = seed;
+
+	for (int i = 0; i < n_cases; i++) {
+		cv_case c = cv_random_packed(&rng, i);
+		cv_run(&c, ts_rand(&rng), NULL);
+	}
+}
+
 static void cv_battery(int op, int n_cases, uint32_t seed)
 {
 	uint32_t rng = seed;
@@ -383,6 +450,12 @@ static void cv_fixed(void)
 	    {OP_CONV, 1, 17, 15, 4, 9, 3, 2, 1, 2, 4, 2, SAME, 1, true, false, 2},
 	    /* filter as a graph input (runtime weights) */
 	    {OP_CONV, 1, 7, 7, 3, 5, 3, 3, 1, 1, 1, 1, SAME, 0, true, true, 1},
+	    /* MobileNet's last pointwise layer: deep, few pixels, panel chunks */
+	    {OP_CONV, 1, 7, 7, 1024, 1000, 1, 1, 1, 1, 1, 1, SAME, 3, true, false, 2},
+	    /* many tiles of deep patches, channel count off every panel width */
+	    {OP_CONV, 2, 23, 19, 40, 57, 3, 3, 1, 1, 1, 1, SAME, 1, true, false, 2},
+	    /* stride 2 on a 1x1 filter with channels past one panel */
+	    {OP_CONV, 1, 15, 15, 96, 40, 1, 1, 2, 2, 1, 1, SAME, 0, false, false, 2},
 	    /* DeepLab-like depthwise, dilation 2 and 4 */
 	    {OP_DW, 1, 33, 33, 64, 64, 3, 3, 1, 1, 2, 2, SAME, 3, true, false, 2},
 	    {OP_DW, 1, 33, 33, 96, 96, 3, 3, 1, 1, 4, 4, SAME, 0, true, false, 2},
@@ -411,6 +484,13 @@ START_TEST(test_depthwise_random)
 }
 END_TEST
 
+START_TEST(test_conv_packed_random)
+{
+	g_expect = forked() ? EXPECT_FAST : EXPECT_ANY;
+	cv_battery_packed(150, 2024);
+}
+END_TEST
+
 START_TEST(test_conv_fixed_shapes)
 {
 	g_expect = forked() ? EXPECT_FAST : EXPECT_ANY;
@@ -425,6 +505,8 @@ START_TEST(test_threads_agree)
 	    {OP_CONV, 1, 20, 17, 24, 40, 1, 1, 1, 1, 1, 1, SAME, 1, true, false, 1},
 	    {OP_CONV, 1, 5, 4, 32, 200, 3, 3, 1, 1, 1, 1, SAME, 0, false, false, 1},
 	    {OP_CONV, 1, 31, 29, 8, 16, 3, 3, 1, 1, 1, 1, SAME, 3, true, false, 1},
+	    {OP_CONV, 1, 7, 7, 512, 300, 1, 1, 1, 1, 1, 1, SAME, 3, true, false, 1},
+	    {OP_CONV, 3, 29, 31, 3, 33, 3, 3, 2, 2, 1, 1, SAME, 3, true, false, 1},
 	    {OP_DW, 1, 33, 33, 64, 64, 3, 3, 1, 1, 2, 2, SAME, 3, true, false, 1},
 	    {OP_DW, 1, 15, 15, 5, 10, 3, 3, 2, 2, 1, 1, SAME, 0, true, false, 1},
 	};
@@ -638,7 +720,7 @@ START_TEST(test_reference_variants)
 }
 END_TEST
 
-START_TEST(test_depthwise_avx2)
+START_TEST(test_avx2_variants)
 {
 	if (!set_switch("LITESERVE_CPU", "avx2"))
 		return;
@@ -648,7 +730,20 @@ START_TEST(test_depthwise_avx2)
 	}
 	g_expect = EXPECT_AVX2;
 	cv_battery(OP_DW, 250, 4242);
+	cv_battery(OP_CONV, 120, 4343);
+	cv_battery_packed(100, 4444);
 	cv_fixed();
+}
+END_TEST
+
+/* Without AVX2 the float conv stays on OpenBLAS (or the portable GEMM). */
+START_TEST(test_conv_generic)
+{
+	if (!set_switch("LITESERVE_CPU", "generic"))
+		return;
+	g_expect = EXPECT_GENERIC;
+	cv_battery(OP_CONV, 60, 4545);
+	cv_battery_packed(30, 4646);
 }
 END_TEST
 
@@ -902,11 +997,13 @@ int main(void)
 	tcase_add_test(tc, test_registry);
 	tcase_add_test(tc, test_conv_random);
 	tcase_add_test(tc, test_depthwise_random);
+	tcase_add_test(tc, test_conv_packed_random);
 	tcase_add_test(tc, test_conv_fixed_shapes);
 	tcase_add_test(tc, test_threads_agree);
 	tcase_add_test(tc, test_fc_random);
 	tcase_add_test(tc, test_reference_variants);
-	tcase_add_test(tc, test_depthwise_avx2);
+	tcase_add_test(tc, test_avx2_variants);
+	tcase_add_test(tc, test_conv_generic);
 	tcase_add_test(tc, test_without_openblas);
 	tcase_add_test(tc, test_conv_refusals);
 	tcase_add_test(tc, test_depthwise_refusals);
