@@ -9,14 +9,13 @@
 #include "task.h"
 
 static const task_ops task_tensor = {.task = POOL_TASK_TENSOR};
-static const task_ops task_pose_pending = {.task = POOL_TASK_POSE};
 
 const task_ops *task_ops_for(pool_task t)
 {
 	switch (t) {
 	case POOL_TASK_CLASSIFICATION: return &task_classification;
 	case POOL_TASK_DETECTION: return &task_detection;
-	case POOL_TASK_POSE: return &task_pose_pending;
+	case POOL_TASK_POSE: return &task_pose;
 	case POOL_TASK_SEGMENTATION: return &task_segmentation;
 	case POOL_TASK_SMART_REPLY: return &task_smart_reply;
 	case POOL_TASK_TENSOR:
