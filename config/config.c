@@ -5,12 +5,14 @@
  * back to text first), so flags, environment and file share one checker,
  * cfg_set, and one set of error messages.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +39,11 @@ const cfg_option cfg_options[] = {
 	    "JSON file of options (keys as here, '-' or '_'); flags and env override it"),
     OPT_STR("model-repository", "models/repo", 1, model_repository,
 	    "model repository: DIR/NAME/VERSION/model.tflite [+ NAME/config.json, NAME/labels.txt]"),
-    OPT_INT("instances", "2", 1, 64, instances, "execution contexts per model (unless its config.json says)"),
-    OPT_INT("inference-threads", "1", 1, 64, inference_threads, "engine threads per inference"),
+    OPT_CHOICE("mode", "throughput", "throughput|latency", mode,
+	       "throughput: an instance per core, 1 thread each; latency: 1 instance on every core"),
+    OPT_INT("instances", "0", 0, 64, instances,
+	    "execution contexts per model (0 = by --mode; a model's config.json wins)"),
+    OPT_INT("inference-threads", "0", 0, 64, inference_threads, "engine threads per inference (0 = by --mode)"),
     OPT_INT("max-queue", "64", 0, 100000, max_queue,
 	    "requests waiting for an instance per model before 503 + Retry-After"),
     OPT_INT("max-body-bytes", "67108864", 1, INT64_C(2147483647), max_body_bytes,
@@ -49,6 +54,12 @@ const cfg_option cfg_options[] = {
 	       "stderr log verbosity (info logs every request)"),
     OPT_INT("drain-timeout", "30", 0, 3600, drain_timeout,
 	    "seconds to let in-flight requests finish after SIGTERM/SIGINT"),
+    OPT_INT("connection-timeout", "30", 1, 3600, connection_timeout,
+	    "seconds a connection may stay idle or stall mid-request before it is closed"),
+    OPT_INT("max-connections", "1024", 1, 100000, max_connections,
+	    "open connections from all clients (more are refused at accept)"),
+    OPT_INT("max-connections-per-ip", "64", 0, 100000, max_connections_per_ip,
+	    "open connections from one client address (0 = no limit; slow clients cannot take all)"),
 };
 const int cfg_n_options = (int)(sizeof(cfg_options) / sizeof(cfg_options[0]));
 
@@ -302,6 +313,31 @@ cfg_result cfg_load(cfg_config *c, int argc, char **argv, char *err, size_t errl
 			return CFG_ERROR;
 	}
 	return CFG_OK;
+}
+
+int cfg_usable_cores(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return n;
+	return 1;
+}
+
+void cfg_apply_mode(cfg_config *c, int cores)
+{
+	bool latency = !strcmp(c->mode, "latency");
+	const cfg_option *lim = cfg_find("instances");
+
+	if (cores < 1)
+		cores = 1;
+	if (cores > lim->max) /* both options share the 1..64 range */
+		cores = (int)lim->max;
+	if (c->instances == 0)
+		c->instances = latency ? 1 : cores;
+	if (c->inference_threads == 0)
+		c->inference_threads = latency ? cores : 1;
 }
 
 void cfg_print_help(FILE *f)

@@ -36,13 +36,17 @@ typedef struct cfg_config {
 	int64_t threads;		     /* MHD thread pool size = handler worker count */
 	char config[CFG_PATH_MAX];	     /* the JSON config file read, "" = none */
 	char model_repository[CFG_PATH_MAX]; /* DIR/NAME/VERSION/model.tflite */
-	int64_t instances;		     /* execution contexts per model */
-	int64_t inference_threads;	     /* engine threads per inference */
+	char mode[16];			     /* throughput|latency: how instances and threads default */
+	int64_t instances;		     /* execution contexts per model; 0 = by mode */
+	int64_t inference_threads;	     /* engine threads per inference; 0 = by mode */
 	int64_t max_queue;		     /* requests waiting for an instance before 503 */
 	int64_t max_body_bytes;		     /* request body limit (413 above) */
 	int64_t max_pixels;		     /* decoded image limit (413 above) */
 	char log_level[16];		     /* error|warn|info|debug */
 	int64_t drain_timeout;		     /* seconds to wait for in-flight requests at shutdown */
+	int64_t connection_timeout;	     /* seconds a connection may sit idle or stalled */
+	int64_t max_connections;	     /* open connections, all clients */
+	int64_t max_connections_per_ip;	     /* open connections from one address; 0 = no limit */
 } cfg_config;
 
 typedef struct cfg_option {
@@ -81,6 +85,15 @@ int cfg_set(cfg_config *c, const char *name, const char *value, const char *sour
  * are JSON numbers for CFG_INT (or strings holding one) and strings
  * otherwise.  Returns 0, or -1 with err naming the file, line and key. */
 int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen);
+
+/* Fills instances and inference_threads left at 0 from the mode, for a
+ * machine with `cores` usable cores: throughput = one single-threaded
+ * instance per core (requests in parallel), latency = one instance using
+ * every core (each request as fast as it gets).  Explicit values stay. */
+void cfg_apply_mode(cfg_config *c, int cores);
+
+/* Cores this process may run on (its affinity mask), at least 1. */
+int cfg_usable_cores(void);
 
 /* The option table as help text (flag, env name, default, range, help). */
 void cfg_print_help(FILE *f);

@@ -25,12 +25,14 @@
 static void log_config(const cfg_config *c)
 {
 	srv_log(SRV_LOG_INFO,
-		"config: host=%s port=%" PRId64 " threads=%" PRId64 " model-repository=%s instances=%" PRId64
+		"config: host=%s port=%" PRId64 " threads=%" PRId64 " model-repository=%s mode=%s instances=%" PRId64
 		" inference-threads=%" PRId64 " max-queue=%" PRId64 " max-body-bytes=%" PRId64
-		" max-pixels=%" PRId64 " log-level=%s drain-timeout=%" PRId64 "%s%s",
-		c->host, c->port, c->threads, c->model_repository, c->instances, c->inference_threads,
+		" max-pixels=%" PRId64 " log-level=%s drain-timeout=%" PRId64 " connection-timeout=%" PRId64
+		" max-connections=%" PRId64 " max-connections-per-ip=%" PRId64 "%s%s",
+		c->host, c->port, c->threads, c->model_repository, c->mode, c->instances, c->inference_threads,
 		c->max_queue, c->max_body_bytes, c->max_pixels, c->log_level, c->drain_timeout,
-		*c->config ? " config=" : "", c->config);
+		c->connection_timeout, c->max_connections, c->max_connections_per_ip, *c->config ? " config=" : "",
+		c->config);
 }
 
 /* The pool's load/unload lines, in the server's log format (always shown: they say what is served). */
@@ -60,6 +62,8 @@ int cmd_serve(int argc, char **argv)
 	case CFG_OK:
 		break;
 	}
+	/* instances/threads left at 0 follow --mode; the line below shows the result */
+	cfg_apply_mode(&cfg, cfg_usable_cores());
 	srv_log_set_level(srv_log_level_from_name(cfg.log_level));
 	log_config(&cfg);
 

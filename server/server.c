@@ -16,6 +16,13 @@
  * ends, unless more than SRV_DISCARD_MAX bytes follow, then the connection
  * is closed without an answer.
  *
+ * Slow clients (slowloris): a connection that sits idle or trickles its
+ * request slower than one read per --connection-timeout seconds is closed
+ * by MHD; --max-connections-per-ip caps what one address can hold open
+ * (the excess is refused at accept), and --max-connections caps the total,
+ * so one client trickling bytes on many sockets cannot take every
+ * connection slot, and the ones it holds are reclaimed within the timeout.
+ *
  * Routing: the first route (table order) whose pattern matches the path
  * decides; among the routes with that same pattern the method picks the
  * handler, and none matching is 405 with an Allow header.  So
@@ -55,7 +62,6 @@
 #define SRV_BODY_PREALLOC_MAX (4u << 20)
 #define SRV_DISCARD_MAX (4u << 20)   /* bytes dropped after the limit before closing instead of a 413 */
 #define SRV_CONN_MEMORY (128u << 10) /* per-connection buffer: headers + one read of the body */
-#define SRV_CONN_TIMEOUT_S 60	     /* idle keep-alive / stalled upload */
 
 /* ---- logging ------------------------------------------------------------ */
 
@@ -584,6 +590,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 	if (!st)
 		return;
+	/* resumed, but MHD found the client gone before calling us back: the
+	 * count would otherwise stay up and srv_stop wait out its 5 s for it */
+	if (st->suspended)
+		atomic_fetch_sub(&app->suspended, 1);
 	ms = srv_now_ms() - st->t0;
 	if (st->answered) {
 		srv_log(SRV_LOG_INFO, "request %s %s model=%s%s%s status=%d%s%s ms=%.3f%s", st->method,
@@ -663,7 +673,9 @@ int srv_start(srv_app *app, char *err, size_t errlen)
 	    flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
 	    mhd_logger, app, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SRV_CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->cfg->connection_timeout,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONN_MEMORY, MHD_OPTION_END);
 	if (!app->daemon) {
 		int e = errno;

@@ -5,11 +5,20 @@
  * must be disjoint; every tensor must lie inside the arena and be aligned;
  * and reuse must make the arena smaller than the sum of all activations.
  * Aliases (reshape/squeeze outputs) must point at their source's bytes.
+ *
+ * Allocation failures: for every runnable model of ../shared/models, the
+ * Nth allocation of graph prepare + session creation is made to fail, and
+ * the engine must answer NN_ERR_NO_MEMORY with a message and release what
+ * it built (ASan's leak check runs on this suite in scripts/test).  Every N
+ * is tried for the first allocations (where most cleanup paths start),
+ * then a stride that keeps each model at ~250 prepares.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "testutil.h"
 
 static const char *const models[] = {
@@ -105,12 +114,97 @@ START_TEST(test_plan_is_sound)
 }
 END_TEST
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One prepare (graph + 2-thread session) with allocation n failing. */
+static nn_status prepare_failing(const tfl_model *m, long n, nn_err *err)
+{
+	nn_graph *g = NULL;
+	nn_session *s = NULL;
+	nn_status st;
+
+	nn_alloc_fail_after(n);
+	st = nn_graph_create(m, &g, err);
+	if (st == NN_OK)
+		st = nn_session_create(g, 2, &s, err);
+	nn_alloc_fail_after(-1);
+	nn_session_free(s);
+	nn_graph_free(g);
+	return st;
+}
+
+START_TEST(test_prepare_allocation_failures)
+{
+	const char *dir = ts_require_shared("models");
+	char *names[64], path[4096];
+	int n_names = 0, n_models = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s", dir);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) && n_names < 64) {
+		size_t l = strlen(e->d_name);
+		if (l > 7 && !strcmp(e->d_name + l - 7, ".tflite"))
+			names[n_names++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n_names, sizeof(names[0]), name_cmp);
+	for (int i = 0; i < n_names; i++) {
+		char mpath[4352];
+		tfl_model *m = NULL;
+		nn_err err = {0};
+		long needed = -1, tried = 0, stride = 1;
+
+		snprintf(mpath, sizeof(mpath), "%s/%s", path, names[i]);
+		if (tfl_model_open(mpath, &m, &err) != NN_OK || prepare_failing(m, -1, &err) != NN_OK) {
+			/* not runnable here (custom op without a kernel...): nothing to inject into */
+			fprintf(stderr, "planner faults: %s skipped: %s\n", names[i], err.msg);
+			tfl_model_free(m);
+			free(names[i]);
+			continue;
+		}
+		for (long n = 0; needed < 0; n += stride) {
+			nn_status st;
+
+			memset(&err, 0, sizeof(err));
+			st = prepare_failing(m, n, &err);
+			tried++;
+			if (st == NN_OK) {
+				needed = n;
+				break;
+			}
+			ck_assert_msg(st == NN_ERR_NO_MEMORY, "%s: failing allocation %ld gave %s: %s", names[i], n,
+				      nn_status_name(st), err.msg);
+			ck_assert_msg(err.msg[0] != 0, "%s: failing allocation %ld: no message", names[i], n);
+			if (n >= 64 && stride == 1)
+				stride = 7; /* odd: lands on every residue of small periodic patterns */
+			if (n >= 64 * 7 && tried % 50 == 0)
+				stride *= 2;
+		}
+		fprintf(stderr, "planner faults: %s: first success with failure point %ld; %ld failure points tried\n",
+			names[i], needed, tried);
+		n_models++;
+		tfl_model_free(m);
+		free(names[i]);
+	}
+	ck_assert_msg(n_models >= 5, "only %d runnable models in %s", n_models, path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("planner");
 	TCase *tc = tcase_create("plan");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_plan_is_sound, 0, (int)(sizeof(models) / sizeof(models[0])));
+	tcase_add_test(tc, test_prepare_allocation_failures);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }
