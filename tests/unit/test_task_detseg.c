@@ -255,6 +255,45 @@ START_TEST(test_detect_letterbox)
 }
 END_TEST
 
+/* A class whose labelmap line is "???" names nothing: its detections are
+ * dropped, the others stay (persons marked unused here). */
+START_TEST(test_detect_unused_label)
+{
+	char mp[1024], lp[1024], labels[] = "/tmp/ls_detseg_map_XXXXXX";
+	size_t len, llen;
+	uint8_t *jpg, *map;
+	pool_model *m;
+	json_t *res, *p;
+	FILE *f;
+	int fd, kites = 0;
+	size_t i;
+
+	if (!shared2(SSD_MODEL, mp, SSD_LABELS, lp) || !(jpg = shared_file("images/kite_and_cold.jpg", &len)))
+		return;
+	map = ts_read_file(lp, &llen);
+	ck_assert(map && llen > 11 && !memcmp(map, "???\nperson\n", 11));
+	fd = mkstemp(labels);
+	ck_assert(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("???\n???\n", f); /* class 0 (person) unused */
+	fwrite(map + 11, 1, llen - 11, f);
+	fclose(f);
+	m = open_model(mp, labels, NULL);
+	res = predict(m, jpg, len, NULL);
+	json_array_foreach(json_object_get(res, "predictions"), i, p)
+	{
+		ck_assert_int_ne((int)jnum(p, "class_id"), 0);
+		kites += !strcmp(json_string_value(json_object_get(p, "label")), "kite");
+	}
+	ck_assert_int_ge(kites, 2);
+	json_decref(res);
+	pool_put(m);
+	remove(labels);
+	free(map);
+	free(jpg);
+}
+END_TEST
+
 /* Loading fails with a message containing needle. */
 static void expect_refused(const char *model, const char *labels, pool_task task, const char *needle)
 {
@@ -291,11 +330,11 @@ START_TEST(test_refused_at_load)
 		fprintf(f, "class%d\n", i);
 	fclose(f);
 	expect_refused(sp, short_labels, POOL_TASK_DETECTION, "needs 91 lines");
+	expect_refused(sp, lp, POOL_TASK_SEGMENTATION, "segmentation needs a model with 1 output");
 	remove(short_labels);
 	/* the right labelmap with the DeepLab labels: 21 lines for 90 classes */
 	if ((p = ts_require_shared(VOC_LABELS)))
 		expect_refused(sp, p, POOL_TASK_DETECTION, "has 21 lines");
-	(void)lp;
 }
 END_TEST
 
@@ -541,6 +580,7 @@ int main(void)
 	tcase_add_test(tc, test_detect_kite_and_cold);
 	tcase_add_test(tc, test_detect_threshold_max_results);
 	tcase_add_test(tc, test_detect_letterbox);
+	tcase_add_test(tc, test_detect_unused_label);
 	tcase_add_test(tc, test_refused_at_load);
 	suite_add_tcase(s, tc);
 
