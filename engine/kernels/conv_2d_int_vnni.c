@@ -10,9 +10,10 @@
  * one unsigned and one signed operand: uint8 inputs are the unsigned one
  * against signed weights, int8 inputs the signed one against unsigned
  * weights, so input bytes are used as they are - except with int8 inputs
- * and symmetric weights (q->flip): there the broadcast input bytes are
- * flipped to x + 128 by one xor and the weights stay signed, which spares
- * the row sums (the 128s are folded into the constant).  Rows
+ * and symmetric weights (q->flip): there the tile's rows are first copied
+ * as x + 128 (one xor per 64 bytes, in the work area) and the weights stay
+ * signed, which spares the row sums (the 128s are folded into the
+ * constant) and runs the uint8 kernel.  Rows
  * past the end of a 6-row tile repeat the last row and are not stored; channels
  * past the end are masked at the store.  The epilogue adds the per-channel
  * constant and rsum * the row sum (vpsadbw, computed first when rsum != 0),
@@ -54,10 +55,32 @@ static void rowsums(const uint8_t *a, size_t lda, int rows, int k, bool is_signe
 	}
 }
 
+/* Copies rows of k int8 bytes to rows of kp = k rounded up to 4 bytes
+ * (stride kp) as unsigned x + 128; the bytes past k are left as they are
+ * (their weights are zero). */
+static void flip_rows(const uint8_t *a, size_t lda, int rows, int k, uint8_t *dst)
+{
+	const __m512i flip = _mm512_set1_epi8((char)0x80);
+	const size_t kp = (size_t)(k + 3) / 4 * 4;
+
+	for (int r = 0; r < rows; r++) {
+		const uint8_t *p = a + (size_t)r * lda;
+		uint8_t *d = dst + (size_t)r * kp;
+		int i = 0;
+
+		for (; i + 64 <= k; i += 64)
+			_mm512_storeu_si512(d + i, _mm512_xor_si512(_mm512_loadu_si512(p + i), flip));
+		if (i < k) {
+			__mmask64 m = (__mmask64)((~0ull) >> (64 - (k - i)));
+			_mm512_mask_storeu_epi8(d + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p + i), flip));
+		}
+	}
+}
+
 static inline __attribute__((always_inline)) void tile(const conv_qgemm *q, const uint8_t *a, size_t lda,
 						       const int32_t *rs, int rows, const uint8_t *w, size_t wstride,
-						       const int nb, const int mr, const bool sa, const bool flip, int c,
-						       int c1, uint8_t *out, size_t ldo)
+						       const int nb, const int mr, const bool sa, int c, int c1,
+						       uint8_t *out, size_t ldo)
 {
 	const int kq = q->kp / 4;
 	const uint8_t *ar[MR];
@@ -82,8 +105,6 @@ static inline __attribute__((always_inline)) void tile(const conv_qgemm *q, cons
 			__m512i bv;
 			memcpy(&v, ar[r] + (size_t)s * 4, 4);
 			bv = _mm512_set1_epi32(v);
-			if (flip)
-				bv = _mm512_xor_si512(bv, _mm512_set1_epi8((char)0x80));
 #pragma GCC unroll 4
 			for (int j = 0; j < nb; j++)
 				acc[r][j] = sa ? _mm512_dpbusd_epi32(acc[r][j], wv[j], bv)
@@ -113,7 +134,7 @@ static inline __attribute__((always_inline)) void tile(const conv_qgemm *q, cons
 
 static inline __attribute__((always_inline)) void run(const conv_qgemm *q, const uint8_t *a, size_t lda,
 						      const int32_t *rs, int rows, int c0, int c1, uint8_t *out,
-						      size_t ldo, const bool sa, const bool flip)
+						      size_t ldo, const bool sa)
 {
 	const int kq = q->kp / 4, nblk = q->np / 16;
 
@@ -131,37 +152,47 @@ static inline __attribute__((always_inline)) void run(const conv_qgemm *q, const
 			uint8_t *op = out + (size_t)r * ldo;
 			if (nr == 1) { /* a single row (GEMV, or a tile's last): no repeated rows */
 				switch (nb) {
-				case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, 1, sa, flip, c, c1, op, ldo); break;
-				case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, 1, sa, flip, c, c1, op, ldo); break;
-				case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, 1, sa, flip, c, c1, op, ldo); break;
-				default: tile(q, ap, lda, rp, nr, w, wstride, 1, 1, sa, flip, c, c1, op, ldo); break;
+				case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, 1, sa, c, c1, op, ldo); break;
+				case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, 1, sa, c, c1, op, ldo); break;
+				case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, 1, sa, c, c1, op, ldo); break;
+				default: tile(q, ap, lda, rp, nr, w, wstride, 1, 1, sa, c, c1, op, ldo); break;
 				}
 				continue;
 			}
 			switch (nb) {
-			case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, MR, sa, flip, c, c1, op, ldo); break;
-			case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, MR, sa, flip, c, c1, op, ldo); break;
-			case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, MR, sa, flip, c, c1, op, ldo); break;
-			default: tile(q, ap, lda, rp, nr, w, wstride, 1, MR, sa, flip, c, c1, op, ldo); break;
+			case 4: tile(q, ap, lda, rp, nr, w, wstride, 4, MR, sa, c, c1, op, ldo); break;
+			case 3: tile(q, ap, lda, rp, nr, w, wstride, 3, MR, sa, c, c1, op, ldo); break;
+			case 2: tile(q, ap, lda, rp, nr, w, wstride, 2, MR, sa, c, c1, op, ldo); break;
+			default: tile(q, ap, lda, rp, nr, w, wstride, 1, MR, sa, c, c1, op, ldo); break;
 			}
 		}
 		c += nb * 16;
 	}
 }
 
-void conv_qgemm_vnni(const conv_qgemm *q, const uint8_t *a, size_t lda, int rows, int c0, int c1, uint8_t *out,
+/* q and its requantization are copied to locals: the byte stores through
+ * `out` could alias them as far as the compiler knows, and it would reload
+ * every field and re-test every flag after each store. */
+void conv_qgemm_vnni(const conv_qgemm *qin, const uint8_t *a, size_t lda, int rows, int c0, int c1, uint8_t *out,
 		     size_t ldo, void *work)
 {
+	const conv_rq rq = *qin->rq;
+	conv_qgemm qc = *qin;
+	const conv_qgemm *q = &qc;
 	int32_t *rs = NULL;
+
+	qc.rq = &rq;
 
 	if (q->rsum) {
 		rs = work;
 		rowsums(a, lda, rows, q->k, q->in_signed, rs);
 	}
-	if (q->flip)
-		run(q, a, lda, rs, rows, c0, c1, out, ldo, false, true);
-	else if (q->in_signed)
-		run(q, a, lda, rs, rows, c0, c1, out, ldo, true, false);
-	else
-		run(q, a, lda, rs, rows, c0, c1, out, ldo, false, false);
+	if (q->flip) {
+		flip_rows(a, lda, rows, q->k, work);
+		run(q, work, (size_t)q->kp, NULL, rows, c0, c1, out, ldo, false);
+	} else if (q->in_signed) {
+		run(q, a, lda, rs, rows, c0, c1, out, ldo, true);
+	} else {
+		run(q, a, lda, rs, rows, c0, c1, out, ldo, false);
+	}
 }

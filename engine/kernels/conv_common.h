@@ -286,7 +286,7 @@ typedef struct conv_qgemm {
 	void *w;	   /* packed weights, 64-byte aligned (layouts above) */
 	int32_t *cst;	   /* [np] per-channel constant */
 	int32_t rsum;	   /* VNNI: coefficient of the row sum S (0 = S unused) */
-	bool flip;	   /* VNNI, int8 input, symmetric W: A is read as x ^ 0x80 = x + 128 (unsigned), W = w */
+	bool flip;	   /* VNNI, int8 input, symmetric W: A is copied as x ^ 0x80 = x + 128 (unsigned), W = w */
 	bool in_signed;	   /* int8 input and output, else uint8 */
 	int32_t x_zp;	   /* input zero point */
 	const conv_rq *rq; /* requantization (arrays padded to np); borrowed */
@@ -303,7 +303,9 @@ void conv_qgemm_free(conv_qgemm *q);
 /* Per-thread scratch the GEMM needs beside A for a tile of `rows` rows. */
 static inline size_t conv_qgemm_work_bytes(const conv_qgemm *q, int rows)
 {
-	return q->isa == CONV_QG_AVX2 ? (size_t)rows * q->kp * 2 + 64 : (size_t)rows * sizeof(int32_t) + 64;
+	if (q->isa == CONV_QG_AVX2)
+		return (size_t)rows * q->kp * 2 + 64;
+	return (size_t)rows * (q->flip ? (size_t)q->kp : sizeof(int32_t)) + 64; /* flipped A, or row sums */
 }
 
 /* out[r * ldo + c] for r < rows, c in [c0, c1) (c0 a multiple of 16), from

@@ -157,11 +157,20 @@ static inline __attribute__((always_inline)) void row(const dw_qparams *q, const
 	}
 }
 
-void ROW_FN(const dw_qparams *q, const void *in, void *out, int b, int oy)
+/* The parameters and requantization constants are copied to locals first:
+ * the byte stores through `out` could alias them as far as the compiler
+ * knows, and it would reload every field (and re-test every flag) after
+ * each store; locals whose address stays inside these inlined functions
+ * cannot be aliased, so they live in registers. */
+void ROW_FN(const dw_qparams *qin, const void *in, void *out, int b, int oy)
 {
-	if (q->is_signed)
-		row(q, in, out, b, oy, true);
+	const conv_rq rq = *qin->rq;
+	dw_qparams q = *qin;
+
+	q.rq = &rq;
+	if (q.is_signed)
+		row(&q, in, out, b, oy, true);
 	else
-		row(q, in, out, b, oy, false);
+		row(&q, in, out, b, oy, false);
 }
 
