@@ -8,6 +8,7 @@
  * checked against published FarmHash Fingerprint64 values on every length
  * path (0-16, 17-32, 33-64, > 64 bytes).
  */
+#define _GNU_SOURCE /* nftw, PR_SET_PDEATHSIG (live_server.h) */
 #include <check.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -23,6 +24,7 @@
 #include "task.h"
 #include "testutil.h"
 #include "tflite_builder.h"
+#include "live_server.h"
 
 #define CUSTOM 32
 
@@ -508,6 +510,63 @@ START_TEST(test_adapter)
 }
 END_TEST
 
+/* The task endpoint of a real server: JSON and text/plain in, the envelope
+ * around {"replies": [...]} out, refusals as 400 with the reason. */
+START_TEST(test_http_endpoint)
+{
+	static const char *const h_json[] = {"Content-Type: application/json", NULL};
+	static const char *const h_text[] = {"Content-Type: text/plain; charset=utf-8", NULL};
+	ls_server s;
+	ls_resp r;
+	char path[256];
+	size_t size;
+	uint8_t *bytes = chain_model(&size);
+	FILE *f;
+	json_t *replies;
+
+	ls_repo_init(&s);
+	snprintf(path, sizeof(path), "%s/smartreply_demo", s.dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/smartreply_demo/1", s.dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/smartreply_demo/1/model.tflite", s.dir);
+	f = fopen(path, "wb");
+	ck_assert(f && fwrite(bytes, 1, size, f) == size);
+	fclose(f);
+	free(bytes);
+	snprintf(path, sizeof(path), "%s/smartreply_demo/labels.txt", s.dir);
+	f = fopen(path, "w");
+	ck_assert(f);
+	fputs("Okay\nHello!\nHi there\nGreat, and you?\nYou're welcome\n", f);
+	fclose(f);
+	ls_start(&s, (const char *const[]){"--instances", "1", NULL}, true);
+
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/smartreply_demo/predict", h_json, "{\"text\": \"Hi!!\"}", 16,
+				 &r),
+			 0);
+	ck_assert_msg(r.status == 200 && r.json, "%ld %s", r.status, r.body);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "smart_reply");
+	replies = json_object_get(json_object_get(r.json, "predictions"), "replies");
+	ck_assert_int_eq(json_array_size(replies), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(replies, 0), "text")), "Hello!");
+	ls_resp_free(&r);
+
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/smartreply_demo/predict?top_k=1", h_text, "How are you?", 12,
+				 &r),
+			 0);
+	ck_assert_msg(r.status == 200 && r.json, "%ld %s", r.status, r.body);
+	replies = json_object_get(json_object_get(r.json, "predictions"), "replies");
+	ck_assert_int_eq(json_array_size(replies), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(replies, 0), "text")), "Great, and you?");
+	ls_resp_free(&r);
+
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/smartreply_demo/predict", h_text, "\xff", 1, &r), 0);
+	ck_assert_msg(r.status == 400 && r.body && strstr(r.body, "UTF-8"), "%ld %s", r.status, r.body);
+	ls_resp_free(&r);
+	ls_stop(&s);
+}
+END_TEST
+
 /* --- the hosted model, when someone has it ---------------------------------- */
 
 /* Not in ../shared by design (it cannot be fetched here): absent is a
@@ -593,7 +652,11 @@ int main(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_adapter);
+	tcase_add_test(tc, test_http_endpoint);
 	tcase_add_test(tc, test_hosted_model);
 	suite_add_tcase(s, tc);
+	(void)ls_repo_add; /* live_server.h's shared-model helper: not needed here */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	atexit(ls_kill_current);
 	return ts_run_suite(s);
 }
