@@ -582,7 +582,17 @@ END_TEST
 
 /* ---- real models ------------------------------------------------------------------------------------ */
 
+static json_t *predict_shared_cfg(const char *model, const char *image, float threshold, int max_poses,
+				  const repo_config *cfg);
+
 static json_t *predict_shared(const char *model, const char *image, float threshold, int max_poses)
+{
+	return predict_shared_cfg(model, image, threshold, max_poses, NULL);
+}
+
+/* cfg: NULL = none (task inferred from the outputs, default preprocessing). */
+static json_t *predict_shared_cfg(const char *model, const char *image, float threshold, int max_poses,
+				  const repo_config *cfg)
 {
 	char path[1024];
 	const char *p = ts_require_shared(model);
@@ -597,7 +607,7 @@ static json_t *predict_shared(const char *model, const char *image, float thresh
 		return NULL;
 	snprintf(path, sizeof(path), "%s", p);
 	/* the label file as the repository installs it: names from the file */
-	ck_assert_msg(pool_model_open_file(path, "m", NULL,
+	ck_assert_msg(pool_model_open_file(path, "m", cfg,
 					   ts_shared_path("models/labels/coco_keypoints_17.txt"), NULL, &m,
 					   &err) == POOL_OK,
 		      "%s: %s", model, err.msg);
@@ -704,6 +714,30 @@ START_TEST(test_posenet_real)
 }
 END_TEST
 
+/* config.json "resize": "letterbox": 640x480 sits in rows 32..224 of the
+ * 257x257 input; keypoints come back in picture pixels.  Measured: the man
+ * again (0.192), nose (264,149), ankles ~(302,409) and (250,416). */
+START_TEST(test_posenet_letterbox)
+{
+	repo_config cfg;
+	json_t *res, *p;
+
+	repo_config_init(&cfg);
+	cfg.letterbox = true;
+	res = predict_shared_cfg(POSENET, "images/posenet_test_image.png", -1.0f, 0, &cfg);
+	if (!res)
+		return;
+	print_poses("posenet letterboxed posenet_test_image", res);
+	ck_assert_int_eq(json_array_size(json_object_get(res, "predictions")), 1);
+	assert_plausible(res, 0, true, "posenet letterboxed");
+	p = json_array_get(json_object_get(res, "predictions"), 0);
+	ck_assert(kp_num(p, 0, "x") > 230 && kp_num(p, 0, "x") < 300);
+	ck_assert(kp_num(p, 0, "y") > 110 && kp_num(p, 0, "y") < 180);
+	ck_assert(kp_num(p, 15, "y") > 360 && kp_num(p, 16, "y") > 360);
+	json_decref(res);
+}
+END_TEST
+
 /* shared/models/reference/movenet_single_pose_lightning_ptq_reference.csv:
  * Coral's expected keypoints (normalized x, y and score) for this exact
  * MoveNet file on squat.png, resized to 192x192 by libcoral (its own
@@ -793,6 +827,7 @@ int main(void)
 	tc = tcase_create("real");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_posenet_real);
+	tcase_add_test(tc, test_posenet_letterbox);
 	tcase_add_test(tc, test_movenet_real);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
