@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "pool.h"
@@ -572,6 +574,99 @@ START_TEST(test_segment_scaled_and_letterboxed)
 }
 END_TEST
 
+/* ---- the CLI: liteserve predict --max-results / --output / --overlay ------------------------ */
+
+/* Runs the liteserve binary with argv (NULL-terminated); stdout into out.  Returns the exit code. */
+static int run_cli(char *const argv[], char *out, size_t cap)
+{
+	int pipefd[2], status = 0;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	ck_assert(pipe(pipefd) == 0);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (n + 1 < cap && (r = read(pipefd[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(pipefd[0]);
+	ck_assert(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_cli_predict_detseg)
+{
+	char bin[1024], mp[1024], lp[1024], sp[1024], vp[1024], img[1024], bird[1024], out[65536];
+	char png_path[] = "/tmp/ls_detseg_cli_XXXXXX";
+	const char *p;
+	json_t *res;
+	json_error_t jerr;
+	uint8_t *png;
+	size_t len;
+	ls_image mk;
+	int fd;
+
+	if (!shared2(SSD_MODEL, mp, SSD_LABELS, lp) || !shared2(seg_models[1], sp, VOC_LABELS, vp) ||
+	    !shared2("images/kite_and_cold.jpg", img, "images/bird.png", bird))
+		return;
+	p = ts_liteserve_bin();
+	snprintf(bin, sizeof(bin), "%s", p);
+	{
+		char *argv[] = {bin, "predict", mp, "--image", img, "--labels", lp, "--max-results", "2", NULL};
+		ck_assert_int_eq(run_cli(argv, out, sizeof(out)), 0);
+	}
+	res = json_loads(out, 0, &jerr);
+	ck_assert_msg(res != NULL, "not JSON: %s", out);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "task")), "detection");
+	ck_assert_int_eq(json_array_size(json_object_get(res, "predictions")), 2);
+	json_decref(res);
+
+	fd = mkstemp(png_path);
+	ck_assert(fd >= 0);
+	close(fd);
+	{
+		char *argv[] = {bin, "predict", sp, "--image", bird, "--labels", vp, "--output", png_path, NULL};
+		ck_assert_int_eq(run_cli(argv, out, sizeof(out)), 0);
+	}
+	res = json_loads(out, 0, &jerr);
+	ck_assert_msg(res != NULL, "not JSON: %s", out);
+	png = ts_read_file(png_path, &len);
+	ck_assert(png != NULL);
+	ck_assert_int_eq((json_int_t)len, json_integer_value(json_object_get(res, "bytes")));
+	mk = decode_png(png, len, 512, 343);
+	ls_image_free(&mk);
+	free(png);
+	json_decref(res);
+	{
+		char *argv[] = {bin, "predict", sp, "--image", bird, "--labels", vp, "--output", png_path, "--overlay",
+				NULL};
+		ck_assert_int_eq(run_cli(argv, out, sizeof(out)), 0);
+	}
+	png = ts_read_file(png_path, &len);
+	ck_assert(png != NULL && len > 33 && png[25] == 2); /* IHDR colour type 2: RGB */
+	mk = decode_png(png, len, 512, 343);
+	ls_image_free(&mk);
+	free(png);
+	{
+		/* --overlay alone, and --output on a detector, are refused */
+		char *a1[] = {bin, "predict", sp, "--image", bird, "--overlay", NULL};
+		char *a2[] = {bin, "predict", mp, "--image", img, "--labels", lp, "--output", png_path, NULL};
+		ck_assert_int_eq(run_cli(a1, out, sizeof(out)), 2);
+		ck_assert_int_eq(run_cli(a2, out, sizeof(out)), 1);
+	}
+	remove(png_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("task_detseg");
@@ -588,6 +683,7 @@ int main(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, test_segment_bird, 0, (int)(sizeof(seg_models) / sizeof(seg_models[0])));
 	tcase_add_test(tc, test_segment_scaled_and_letterboxed);
+	tcase_add_test(tc, test_cli_predict_detseg);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }
