@@ -98,6 +98,8 @@ nn_status nn_session_set_input_string(nn_session *s, int i, int n, const char *c
 	if (t->type != NN_STRING)
 		return nn_err_set(err, NN_ERR_INVALID_ARG, "input %d '%s' is %s, not string", i, t->name,
 				  nn_dtype_name(t->type));
+	if (t->kind == NN_TENSOR_CONST) /* its bytes are the model's, read-only */
+		return nn_err_set(err, NN_ERR_INVALID_ARG, "input %d '%s' is a constant of the model", i, t->name);
 	if (n != nn_tensor_count(t))
 		return nn_err_set(err, NN_ERR_INVALID_ARG, "input %d '%s' takes %lld strings, not %d", i, t->name,
 				  (long long)nn_tensor_count(t), n);

@@ -217,6 +217,35 @@ static void split_mark_pairs(const char *s, size_t n, sb *o)
 	}
 }
 
+static void squeeze_questions(const char *s, size_t n, sb *o)
+{
+	squeeze_mark(s, n, '?', o);
+}
+
+static void squeeze_bangs(const char *s, size_t n, sb *o)
+{
+	squeeze_mark(s, n, '!', o);
+}
+
+/* One pass from buf[cur] into the other buffer; returns the new cur. */
+static int pass(sb *buf, int cur, void (*fn)(const char *, size_t, sb *))
+{
+	buf[1 - cur].n = 0;
+	fn(buf[cur].p, buf[cur].n, &buf[1 - cur]);
+	return 1 - cur;
+}
+
+/* An expand pass (suffix NULL: the "i'm" literal). */
+static int pass_expand(sb *buf, int cur, const char *suffix, const char *word)
+{
+	buf[1 - cur].n = 0;
+	if (suffix)
+		expand(buf[cur].p, buf[cur].n, suffix, word, &buf[1 - cur]);
+	else
+		replace_lit(buf[cur].p, buf[cur].n, "i'm", "i am", &buf[1 - cur]);
+	return 1 - cur;
+}
+
 size_t sr_normalize_scratch(size_t len)
 {
 	/* growth before the cut: <= 5/3 from the contractions, x2 from spacing
@@ -232,16 +261,6 @@ nn_status sr_normalize_text(const char *in, size_t len, char *out, size_t *out_l
 	int cur = 0; /* buf[cur] holds the text */
 	const char *s;
 	size_t a, b, n;
-
-#define SR_PASS(call)                                                                                        \
-	do {                                                                                                 \
-		sb *src = &buf[cur], *dst = &buf[1 - cur];                                                   \
-		dst->n = 0;                                                                                  \
-		call(src->p, src->n, dst);                                                                   \
-		cur = 1 - cur;                                                                               \
-	} while (0)
-#define SR_CALL_EXPAND(suf, word) do { sb *src = &buf[cur], *dst = &buf[1 - cur]; dst->n = 0; \
-		expand(src->p, src->n, suf, word, dst); cur = 1 - cur; } while (0)
 
 	if (scratch_bytes < sr_normalize_scratch(len))
 		return nn_err_set(err, NN_ERR_INTERNAL, "normalize: %zu scratch bytes for %zu input bytes", scratch_bytes,
@@ -261,35 +280,19 @@ nn_status sr_normalize_text(const char *in, size_t len, char *out, size_t *out_l
 			continue;
 		sb_putc(&buf[0], c);
 	}
-	SR_PASS(glue_inner);
-	SR_PASS(glue_final);
+	cur = pass(buf, cur, glue_inner);
+	cur = pass(buf, cur, glue_final);
 	/* the reference's table of rewrites is a std::map: applied in key order */
-	SR_CALL_EXPAND("'ll", "will");
-	SR_CALL_EXPAND("'nt", "not");
-	SR_CALL_EXPAND("'re", "are");
-	SR_CALL_EXPAND("'ve", "have");
-	SR_CALL_EXPAND("n't", "not");
-	{
-		sb *src = &buf[cur], *dst = &buf[1 - cur];
-		dst->n = 0;
-		replace_lit(src->p, src->n, "i'm", "i am", dst);
-		cur = 1 - cur;
-	}
-	{
-		sb *src = &buf[cur], *dst = &buf[1 - cur];
-		dst->n = 0;
-		squeeze_mark(src->p, src->n, '?', dst);
-		cur = 1 - cur;
-		src = &buf[cur];
-		dst = &buf[1 - cur];
-		dst->n = 0;
-		squeeze_mark(src->p, src->n, '!', dst);
-		cur = 1 - cur;
-	}
-	SR_PASS(space_marks);
-	SR_PASS(split_mark_pairs);
-#undef SR_PASS
-#undef SR_CALL_EXPAND
+	cur = pass_expand(buf, cur, "'ll", "will");
+	cur = pass_expand(buf, cur, "'nt", "not");
+	cur = pass_expand(buf, cur, "'re", "are");
+	cur = pass_expand(buf, cur, "'ve", "have");
+	cur = pass_expand(buf, cur, "n't", "not");
+	cur = pass_expand(buf, cur, NULL, NULL); /* "i'm" -> "i am" */
+	cur = pass(buf, cur, squeeze_questions);
+	cur = pass(buf, cur, squeeze_bangs);
+	cur = pass(buf, cur, space_marks);
+	cur = pass(buf, cur, split_mark_pairs);
 	if (buf[0].over || buf[1].over)
 		return nn_err_set(err, NN_ERR_INTERNAL, "normalize: work buffer of %zu bytes overflowed", half);
 	/* strip [\s,:;\-&'"] at the end, then at the start, then isspace at both */

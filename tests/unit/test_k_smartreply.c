@@ -129,6 +129,21 @@ START_TEST(test_normalize)
 	memset(want + 4, 'x', 300);
 	want[304] = 0;
 	expect_normalized(&tm, big, want);
+	/* the longest input the tensor takes, every unit growing (" will", " ! "):
+	 * the work buffers hold it, and the cut keeps 30 units of "a will !  " */
+	{
+		size_t n = NN_MAX_STRING_BYTES / 6 * 6;
+		char *huge = malloc(n + 1), w3[305];
+		for (size_t i = 0; i < n; i += 6)
+			memcpy(huge + i, "a'll! ", 6);
+		huge[n] = 0;
+		memcpy(w3, "<S> ", 4);
+		for (int i = 0; i < 30; i++)
+			memcpy(w3 + 4 + 10 * i, "a will !  ", 10);
+		w3[304] = 0;
+		expect_normalized(&tm, huge, w3);
+		free(huge);
+	}
 	/* exactly 300: kept whole, with the marker */
 	big[300] = 0;
 	{
