@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "cpu.h"
 #include "testutil.h"
 #include "tflite_builder.h"
@@ -228,14 +229,18 @@ static void cv_naive(const cv_case *c, int oh, int ow, int pad_h, int pad_w, con
 }
 
 /* The conv variant for a constant filter on this CPU (as capped by
- * LITESERVE_CPU): weights packed for the widest ISA, else OpenBLAS. */
+ * LITESERVE_CPU): weights packed for the widest ISA, else OpenBLAS; and
+ * OpenBLAS, when loaded, for a few output channels (at most a quarter of
+ * a panel of 32 or 16) over a window of depth 64 or more. */
 static const char *conv_fast_impl(const cv_case *c)
 {
 	bool one = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1;
+	int nr = nn_cpu_avx512() ? 32 : 16, depth = c->kh * c->kw * c->ic;
+	bool narrow = c->oc * 4 <= nr && depth >= 64 && nn_blas_available();
 
-	if (!c->filter_input && nn_cpu_avx512())
+	if (!c->filter_input && !narrow && nn_cpu_avx512())
 		return one ? "avx512-1x1" : "avx512+im2col";
-	if (!c->filter_input && nn_cpu_avx2())
+	if (!c->filter_input && !narrow && nn_cpu_avx2())
 		return one ? "avx2-1x1" : "avx2+im2col";
 	return one ? "blas-1x1" : "blas+im2col";
 }
