@@ -26,6 +26,14 @@
 #include <sys/socket.h>
 
 #define SECOND_MODEL "mobilenet_v1_0.25_128_quant"
+/* Under ThreadSanitizer (scripts/test's third pass) the server runs 10-30x
+ * slower: fewer rounds and requests keep the pass inside CI's budget while
+ * still interleaving reloads, drains and hang-ups with requests. */
+#if defined(__SANITIZE_THREAD__)
+#define FAULTS_SCALE 3
+#else
+#define FAULTS_SCALE 1
+#endif
 #define SLOW_MODEL "style_transfer_f16_384" /* ~140 ms per inference here */
 
 static const char *const H_JPEG[] = {"Content-Type: image/jpeg", NULL};
@@ -90,7 +98,7 @@ static void admin_ok(const ls_server *s, const char *path)
 START_TEST(test_reload_unload_under_load)
 {
 	static const char *const args[] = {"--threads", "6", "--instances", "2", "--max-queue", "64", NULL};
-	enum { N_SERVED = 3, ROUNDS = 12 };
+	enum { N_SERVED = 3, ROUNDS = 12 / FAULTS_SCALE };
 	ls_server s;
 	size_t jn = 0;
 	uint8_t *jpg = shared_bytes("images/cat_720p.jpg", &jn);
@@ -191,7 +199,7 @@ START_TEST(test_sigterm_drains_under_load)
 	/* one instance: the requests queue, so SIGTERM finds most of them waiting */
 	static const char *const args[] = {"--threads", "8", "--instances", "1", "--inference-threads", "1",
 					   "--drain-timeout", "60", NULL};
-	enum { N = 6 };
+	enum { N = 6 / FAULTS_SCALE };
 	const char *hj = "{\"inputs\":[{\"name\":\"content_image\",\"shape\":[1,384,384,3],\"datatype\":\"FP32\","
 			 "\"parameters\":{\"binary_data_size\":1769472}},{\"name\":\"mobilenet_conv/Conv/BiasAdd\","
 			 "\"shape\":[1,1,1,100],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":400}}]}";
@@ -276,7 +284,7 @@ START_TEST(test_client_gone_then_sigterm)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/models/" SLOW_MODEL "/infer", s.port);
 	/* three clients hang up while their inferences (~140 ms each, one
 	 * instance) are queued or running on a worker */
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3 / FAULTS_SCALE; i++) {
 		CURL *c = curl_easy_init();
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
@@ -363,24 +371,46 @@ START_TEST(test_slowloris)
 	enum { PER_IP = 8, TIMEOUT_S = 2 };
 	static const char *const args[] = {"--threads", "2", "--max-connections-per-ip", "8",
 					   "--connection-timeout", "2", NULL};
-	int slow[PER_IP + 1], code, idle_closed = 0;
+	int slow[PER_IP + 1], code, idle_closed = 0, refused = 0, n_held = 0;
 	double ms, t0;
 	ls_server s;
 
 	ls_repo_init(&s); /* an empty repository: this is about connections */
 	ls_start(&s, args, true);
-	/* the attacker: 127.0.0.1 opens the per-IP maximum, each sending the
-	 * start of a request and then trickling */
-	for (int i = 0; i < PER_IP; i++) {
+	/* the readiness probe's connection (also 127.0.0.1) is counted until
+	 * MHD's thread notices it closed: let it go */
+	ls_sleep_ms(300);
+	/* the attacker: 127.0.0.1 opens one connection more than the per-IP
+	 * maximum, each sending the start of a request and then nothing.  The
+	 * kernel completes every connect before MHD accepts, so which one is
+	 * refused is not known: at least one must be, and at most PER_IP stay
+	 * (on a loaded machine the probe's may still count: then two go). */
+	for (int i = 0; i <= PER_IP; i++) {
 		slow[i] = connect_from("127.0.0.1", s.port);
 		ck_assert_int_eq(send(slow[i], "GET /v2/health/live HTTP/1.1\r\nX-Slow: ", 38, MSG_NOSIGNAL), 38);
 	}
-	ls_sleep_ms(100);
-	/* one more from the same address is refused at accept */
-	slow[PER_IP] = connect_from("127.0.0.1", s.port);
-	ck_assert_msg(closed_within(slow[PER_IP], 2000), "connection %d from one address was not refused",
-		      PER_IP + 1);
-	close(slow[PER_IP]);
+	t0 = ls_now_ms();
+	while (refused == 0 && ls_now_ms() - t0 < 5000) {
+		for (int i = 0; i <= PER_IP; i++)
+			if (slow[i] >= 0 && closed_within(slow[i], 0)) {
+				close(slow[i]);
+				slow[i] = -1;
+				refused++;
+			}
+		ls_sleep_ms(10);
+	}
+	ls_sleep_ms(300); /* a second refusal, if any, shows up by now */
+	for (int i = 0; i <= PER_IP; i++)
+		if (slow[i] >= 0 && closed_within(slow[i], 0)) {
+			close(slow[i]);
+			slow[i] = -1;
+			refused++;
+		}
+	ck_assert_msg(refused >= 1 && refused <= 2, "%d of %d connections from one address refused with a limit of %d",
+		      refused, PER_IP + 1, PER_IP);
+	for (int i = 0; i <= PER_IP; i++) /* the accepted ones first */
+		if (slow[i] >= 0)
+			slow[n_held++] = slow[i];
 	/* another client is served at once while the slow ones hold their slots */
 	code = raw_get_live("127.0.0.2", s.port, &ms);
 	ck_assert_msg(code == 200, "second client got %d", code);
@@ -390,9 +420,9 @@ START_TEST(test_slowloris)
 	 * are closed by the server within the timeout */
 	t0 = ls_now_ms();
 	while (ls_now_ms() - t0 < (TIMEOUT_S + 2) * 1000.0) {
-		for (int i = 0; i < PER_IP / 2; i++)
+		for (int i = 0; i < n_held / 2; i++)
 			send(slow[i], "a", 1, MSG_NOSIGNAL);
-		for (int i = PER_IP / 2; i < PER_IP; i++)
+		for (int i = n_held / 2; i < n_held; i++)
 			if (slow[i] >= 0 && closed_within(slow[i], 0)) {
 				close(slow[i]);
 				slow[i] = -1;
@@ -402,12 +432,15 @@ START_TEST(test_slowloris)
 		ck_assert_msg(code == 200 && ms < 1000, "second client: %d after %.0f ms while trickling", code, ms);
 		ls_sleep_ms(500);
 	}
-	ck_assert_msg(idle_closed == PER_IP / 2, "%d of %d idle connections closed after %d s (timeout %d s)",
-		      idle_closed, PER_IP / 2, TIMEOUT_S + 2, TIMEOUT_S);
+	ck_assert_msg(idle_closed == n_held - n_held / 2, "%d of %d idle connections closed after %d s (timeout %d s)",
+		      idle_closed, n_held - n_held / 2, TIMEOUT_S + 2, TIMEOUT_S);
+	/* the tricklers are still connected: the timeout is for silence */
+	for (int i = 0; i < n_held / 2; i++)
+		ck_assert_msg(!closed_within(slow[i], 0), "trickling connection %d was closed", i);
 	/* the freed slots serve 127.0.0.1 again */
 	code = raw_get_live("127.0.0.1", s.port, &ms);
 	ck_assert_msg(code == 200, "127.0.0.1 not served after the idle slots were freed: %d", code);
-	for (int i = 0; i < PER_IP / 2; i++)
+	for (int i = 0; i < n_held / 2; i++)
 		close(slow[i]);
 	ls_stop(&s);
 }
