@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "kernels/smartreply.h"
 #include "nn.h"
 #include "nn_string.h"
@@ -423,6 +424,42 @@ START_TEST(test_chain)
 }
 END_TEST
 
+/* Every allocation of loading the chained model failing in turn: a clean
+ * NN_ERR_NO_MEMORY each time (ASan checks nothing leaks), then success. */
+START_TEST(test_chain_out_of_memory)
+{
+	size_t size;
+	uint8_t *bytes = chain_model(&size);
+	int failures = 0;
+
+	for (long k = 0;; k++) {
+		tfl_model *m = NULL;
+		nn_graph *g = NULL;
+		nn_session *s = NULL;
+		nn_err err = {0};
+		nn_status st;
+
+		nn_alloc_fail_after(k);
+		st = tfl_model_from_memory(bytes, size, false, &m, &err);
+		if (st == NN_OK)
+			st = nn_graph_create(m, &g, &err);
+		if (st == NN_OK)
+			st = nn_session_create(g, 1, &s, &err);
+		nn_alloc_fail_after(-1);
+		nn_session_free(s);
+		nn_graph_free(g);
+		tfl_model_free(m);
+		if (st == NN_OK)
+			break;
+		ck_assert_msg(st == NN_ERR_NO_MEMORY, "allocation %ld: %s", k, err.msg);
+		failures++;
+		ck_assert(k < 1000);
+	}
+	ck_assert_int_gt(failures, 3);
+	free(bytes);
+}
+END_TEST
+
 /* --- the task adapter ------------------------------------------------------ */
 
 static char tmpdir[64];
@@ -666,6 +703,7 @@ int main(void)
 	tcase_add_test(tc, test_predict);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_chain);
+	tcase_add_test(tc, test_chain_out_of_memory);
 	tcase_add_test(tc, test_adapter);
 	tcase_add_test(tc, test_http_endpoint);
 	tcase_add_test(tc, test_hosted_model);

@@ -217,6 +217,43 @@ START_TEST(test_string_input)
 }
 END_TEST
 
+/* Random buffers: a buffer that passes the check has every string inside
+ * it (ASan would see a read past the end otherwise). */
+START_TEST(test_check_random)
+{
+	uint32_t seed = 12345;
+	uint8_t *buf = malloc(64);
+	nn_err err = {0};
+	int passed = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t size = 8 + ts_rand(&seed) % 56;
+		int32_t count = (int32_t)(ts_rand(&seed) % 8);
+		for (size_t i = 0; i < size; i++)
+			buf[i] = (uint8_t)ts_rand(&seed);
+		/* mostly plausible headers, so some pass */
+		memcpy(buf, &count, 4);
+		for (int32_t i = 0; i <= count && 8 + 4 * (size_t)i <= size; i++) {
+			int32_t off = (int32_t)(4 * (count + 2) + ts_rand(&seed) % 8 * (uint32_t)i);
+			if (ts_rand(&seed) % 16 == 0)
+				off = (int32_t)ts_rand(&seed);
+			memcpy(buf + 4 + 4 * (size_t)i, &off, 4);
+		}
+		if (nn_string_check(buf, size, -1, &err) != NN_OK)
+			continue;
+		passed++;
+		for (int32_t i = 0; i < nn_string_count(buf); i++) {
+			size_t len;
+			const char *s = nn_string_at(buf, i, &len);
+			ck_assert((const uint8_t *)s >= buf + nn_string_header_bytes(nn_string_count(buf)));
+			ck_assert((const uint8_t *)s + len <= buf + size);
+		}
+	}
+	ck_assert_int_gt(passed, 100);
+	free(buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("nn_string");
@@ -228,6 +265,7 @@ int main(void)
 	tcase_add_test(tc, test_capacity_limit);
 	tcase_add_test(tc, test_model_constants);
 	tcase_add_test(tc, test_string_input);
+	tcase_add_test(tc, test_check_random);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }
