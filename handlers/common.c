@@ -33,6 +33,8 @@ int hnd_pool_http_status(pool_status st)
 		return 415;
 	case POOL_FAILED:
 		return 500;
+	case POOL_NO_TASK:
+		return 501;
 	}
 	return 500;
 }
@@ -56,6 +58,8 @@ const char *hnd_pool_error_code(pool_status st)
 		return "unsupported_media_type";
 	case POOL_FAILED:
 		return "inference_failed";
+	case POOL_NO_TASK:
+		return "task_not_available";
 	}
 	return "internal";
 }
@@ -68,19 +72,6 @@ void hnd_reply_pool_error(srv_response *resp, pool_status st, const nn_err *err,
 			msg ? msg : "request failed");
 	if (st == POOL_QUEUE_FULL)
 		srv_add_header(resp, "Retry-After", "1");
-}
-
-void hnd_reply_predict_error(srv_response *resp, pool_status st, const nn_err *err, const pool_timing *t)
-{
-	/* Callers check the media type first, so UNSUPPORTED before any decode
-	 * means the task's adapter is not there (pool.h has no distinct status
-	 * for it): 501.  After a decode it is the picture's format (a 12-bit
-	 * JPEG...): 415. */
-	if (st == POOL_UNSUPPORTED && t->decode == 0.0)
-		srv_reply_error(resp, 501, "task_not_available", "%s",
-				err->msg[0] ? err->msg : "the task is not available for this model");
-	else
-		hnd_reply_pool_error(resp, st, err, "prediction failed");
 }
 
 bool hnd_parse_version(const char *s, int64_t *out)

@@ -47,10 +47,6 @@ const char *hnd_pool_error_code(pool_status st);
  * adds Retry-After: 1 for POOL_QUEUE_FULL. */
 void hnd_reply_pool_error(srv_response *resp, pool_status st, const nn_err *err, const char *fallback);
 
-/* Error reply for a failed pool_predict (501 task_not_available when the
- * model's task adapter is missing, else as hnd_reply_pool_error). */
-void hnd_reply_predict_error(srv_response *resp, pool_status st, const nn_err *err, const pool_timing *t);
-
 /* Parses a version path segment ("1", "42"); false unless a positive integer. */
 bool hnd_parse_version(const char *s, int64_t *out);
 

@@ -228,7 +228,7 @@ void hnd_task_predict(const srv_request *req, srv_response *resp)
 		result = NULL;
 		free(png);
 		png = NULL;
-		hnd_reply_predict_error(resp, st, &err, &timing);
+		hnd_reply_pool_error(resp, st, &err, "prediction failed");
 		goto out;
 	}
 	srv_metrics_observe(&timing, total);

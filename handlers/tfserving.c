@@ -245,7 +245,7 @@ static void predict_b64(srv_response *resp, pool_model *m, const json_t *payload
 		free(png);
 		if (st != POOL_OK) {
 			json_decref(result);
-			hnd_reply_predict_error(resp, st, &nerr, &timing);
+			hnd_reply_pool_error(resp, st, &nerr, "prediction failed");
 			goto fail;
 		}
 		srv_metrics_observe(&timing, hnd_ms_since(ti));

@@ -684,14 +684,14 @@ pool_status pool_predict(pool_model *m, const uint8_t *data, size_t len, const c
 			   "model %s has no task endpoint (task tensor): send tensors to the KServe v2 endpoint "
 			   "/v2/models/%s/infer or the TF Serving endpoint /v1/models/%s:predict",
 			   m->name, m->name, m->name);
-		return POOL_UNSUPPORTED;
+		return POOL_NO_TASK;
 	}
 	if (!p->ops->postprocess) {
 		nn_err_set(err, NN_ERR_UNSUPPORTED,
-			   "task %s answers on the tensor endpoints until its adapter lands (model %s: "
-			   "/v2/models/%s/infer or /v1/models/%s:predict)",
+			   "task %s has no adapter; model %s answers on the tensor endpoints "
+			   "/v2/models/%s/infer and /v1/models/%s:predict",
 			   pool_task_name(m->task), m->name, m->name, m->name);
-		return POOL_UNSUPPORTED;
+		return POOL_NO_TASK;
 	}
 	rq.model = m;
 	rq.state = p->task_state;

@@ -43,8 +43,9 @@ typedef enum pool_status {
 	POOL_QUEUE_FULL,     /* 503 + Retry-After */
 	POOL_BAD_REQUEST,    /* the request's data does not fit the model: 400 */
 	POOL_TOO_LARGE,      /* image over the pixel limit: 413 */
-	POOL_UNSUPPORTED,    /* e.g. task endpoint on a model without that task, wrong media type: 415/400 */
+	POOL_UNSUPPORTED,    /* wrong media type or an image format we do not decode: 415 */
 	POOL_FAILED,         /* engine failure or load failure: 500 (load: 400/422 with the reason) */
+	POOL_NO_TASK,        /* task endpoint on a tensor-only model: 501, use the tensor endpoints */
 } pool_status;
 
 /* Defaults for models without a config.json (set from the server config). */

@@ -12,9 +12,9 @@
  *     [wait for a session, copy the input in, invoke]
  *     postprocess output tensors -> result JSON (session held; outputs are
  *                 read in place)
- * An adapter without `postprocess` is a task whose adapter has not landed:
- * pool_predict answers POOL_UNSUPPORTED and the model still serves the
- * tensor endpoints.  Adding a task = one task_<name>.c with its vtable and
+ * An adapter without `postprocess` (the tensor task) has no task endpoint:
+ * pool_predict answers POOL_NO_TASK and the model serves the tensor
+ * endpoints only.  Adding a task = one task_<name>.c with its vtable and
  * a line in task_ops_for (task_table.c).
  */
 #ifndef LITESERVE_MODELS_TASK_H
@@ -71,8 +71,7 @@ typedef struct task_ops {
 const task_ops *task_ops_for(pool_task t);
 
 extern const task_ops task_classification;
-/* Adapters of the other tasks, each in its own task_<name>.c; task_table.c
- * points at them once they exist. */
+/* The adapters of the other tasks, each in its own task_<name>.c. */
 extern const task_ops task_detection;
 extern const task_ops task_pose;
 extern const task_ops task_segmentation;

@@ -1,10 +1,9 @@
 /* task_table.c - which adapter serves which task.
  *
- * DESIGN: one table.  Tasks whose adapter has not landed yet (detection,
- * pose, segmentation, smart reply) have an entry without postprocess: their
- * models load and serve the tensor endpoints, and pool_predict explains
- * that the task endpoint is not there yet.  Plugging an adapter in = point
- * the entry at its vtable.
+ * DESIGN: one table.  Every task has its adapter (task_<name>.c); the
+ * tensor "task" has none: such models serve only the KServe v2 and TF
+ * Serving tensor endpoints, and pool_predict answers POOL_NO_TASK with
+ * where to send tensors instead.
  */
 #include "task.h"
 

@@ -1169,7 +1169,7 @@ START_TEST(test_hosted_quant_cat_and_golden_bytes)
 }
 END_TEST
 
-/* ---- segmentation: the task when its adapter exists, else 501 ------------ */
+/* ---- segmentation: JSON and PNG answers --------------------------------- */
 
 #define SEG_MODEL "deeplabv3_257_mv_gpu"
 
@@ -1192,23 +1192,15 @@ START_TEST(test_segmentation_task)
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "segmentation");
 	resp_free(&r);
 	ck_assert_int_eq(http(&s, "POST", "/v1/models/" SEG_MODEL "/predict", H_JPEG, jpg, (long)jn, &r), 0);
-	if (r.status == 501) {
-		/* the adapter has not landed: said so, with the tensor endpoints to use */
-		assert_error(&r, 501, "task_not_available", "/infer");
-		fprintf(stderr, "\n*** NOTE: segmentation adapter not there yet (501); JSON/PNG answers "
-				"untested ***\n\n");
-	} else {
-		ck_assert_msg(r.status == 200, "%s", r.body);
-		ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "segmentation");
-		resp_free(&r);
-		ck_assert_int_eq(http(&s, "POST", "/v1/models/" SEG_MODEL "/predict?output=png", H_JPEG, jpg,
-				      (long)jn, &r),
-				 0);
-		ck_assert_msg(r.status == 200, "%s", r.body);
-		ck_assert_ptr_nonnull(resp_header(&r, "Content-Type", ct, sizeof(ct)));
-		ck_assert_str_eq(ct, "image/png");
-		ck_assert(r.len > 8 && !memcmp(r.body, "\x89PNG", 4));
-	}
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "segmentation");
+	resp_free(&r);
+	ck_assert_int_eq(http(&s, "POST", "/v1/models/" SEG_MODEL "/predict?output=png", H_JPEG, jpg, (long)jn, &r),
+			 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_ptr_nonnull(resp_header(&r, "Content-Type", ct, sizeof(ct)));
+	ck_assert_str_eq(ct, "image/png");
+	ck_assert(r.len > 8 && !memcmp(r.body, "\x89PNG", 4));
 	resp_free(&r);
 	assert_live(&s);
 	ck_assert_int_eq(

@@ -1243,7 +1243,8 @@ START_TEST(test_predict_errors)
 	install_mean("raw", 1, NULL, NULL);
 	install_mean("det", 1, rgb_labels, "{\"task\": \"detection\"}");
 	r = open_repo(&(pool_defaults){.max_pixels = 200});
-	ck_assert_int_eq(pool_load_all(r), 3);
+	/* "det" is refused at load: a MEAN classifier has no TFLite_Detection_PostProcess outputs */
+	ck_assert_int_eq(pool_load_all(r), 2);
 	m = pool_get(r, "colours", 0, &st);
 
 	/* 16x16 = 256 pixels over the 200 limit */
@@ -1268,17 +1269,30 @@ START_TEST(test_predict_errors)
 
 	m = pool_get(r, "raw", 0, &st);
 	ck_assert_int_eq(m->task, POOL_TASK_TENSOR);
-	ck_assert_int_eq(pool_predict(m, png, len, "image/png", NULL, &res, NULL, NULL, NULL, &err), POOL_UNSUPPORTED);
+	ck_assert_int_eq(pool_predict(m, png, len, "image/png", NULL, &res, NULL, NULL, NULL, &err), POOL_NO_TASK);
 	ck_assert_msg(strstr(err.msg, "/v2/models/raw/infer") && strstr(err.msg, "/v1/models/raw:predict"), "%s",
 		      err.msg);
 	pool_put(m);
 
 	m = pool_get(r, "det", 0, &st);
-	ck_assert_int_eq(m->task, POOL_TASK_DETECTION);
-	ck_assert_int_eq(pool_predict(m, png, len, "image/png", NULL, &res, NULL, NULL, NULL, &err), POOL_UNSUPPORTED);
-	ck_assert_msg(strstr(err.msg, "task detection answers on the tensor endpoints until its adapter lands"), "%s",
-		      err.msg);
-	pool_put(m);
+	ck_assert(m == NULL);
+	ck_assert_int_eq(st, POOL_NOT_READY);
+	{
+		json_t *idx = pool_index(r), *e;
+		size_t i;
+		bool seen = false;
+		json_array_foreach(idx, i, e)
+		{
+			if (strcmp(json_string_value(json_object_get(e, "name")), "det"))
+				continue;
+			seen = true;
+			ck_assert_str_eq(json_string_value(json_object_get(e, "state")), "UNAVAILABLE");
+			ck_assert_msg(strstr(json_string_value(json_object_get(e, "reason")), "TFLite_Detection_PostProcess"),
+				      "%s", json_string_value(json_object_get(e, "reason")));
+		}
+		ck_assert(seen);
+		json_decref(idx);
+	}
 	free(png);
 	free(small);
 	pool_free(r);
