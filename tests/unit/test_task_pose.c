@@ -580,6 +580,198 @@ START_TEST(test_adapter_refuses)
 }
 END_TEST
 
+/* ---- the adapter on a PoseNet-shaped float model --------------------------------------------------- */
+
+/* The geometry of the hosted float multi-person PoseNet: input [1,353,257,3],
+ * stride 16, a 23 x 17 grid; outputs named without fwd/bwd (so the
+ * adapter falls back to the example apps' order: heatmaps, offsets,
+ * forward, backward).  Each output is GATHER_ND of the picture (every map
+ * element is one pixel channel of the input, pixel element L = map element
+ * L) times a per-map scale, so a PNG of exactly 257 x 353 pixels writes
+ * the four maps: value = scale * (p - 127.5) / 127.5.  The adapter's answer
+ * must equal pose_decode_multi's on the same maps, and that must be the
+ * planted people. */
+#define FH 23
+#define FW 17
+#define FS 16
+#define FIN_H ((FH - 1) * FS + 1)
+#define FIN_W ((FW - 1) * FS + 1)
+static const int fmap_c[4] = {17, 34, 32, 32};
+static const float fmap_scale[4] = {12.0f, 64.0f, 128.0f, 128.0f};
+
+static char *posenet_like(const char *dir)
+{
+	static char path[512];
+	tb_model *b = tb_new();
+	int x = tb_tensor(b, "sub_2", NN_F32, 4, (int32_t[]){1, FIN_H, FIN_W, 3}, NULL, 0, NULL);
+	int outs[4];
+	int64_t base = 0;
+	size_t size;
+	uint8_t *bytes;
+	FILE *f;
+
+	for (int i = 0; i < 4; i++) {
+		int c = fmap_c[i], n = FH * FW * c;
+		int32_t *idx = malloc((size_t)n * 4 * sizeof(int32_t));
+		float *sc = malloc((size_t)c * sizeof(float));
+		char name[32];
+		int ti, ts, tg;
+		tb_opts o = {0};
+
+		for (int e = 0; e < n; e++) {
+			int64_t l = base + e;
+			idx[4 * e] = 0;
+			idx[4 * e + 1] = (int32_t)(l / (FIN_W * 3));
+			idx[4 * e + 2] = (int32_t)(l / 3 % FIN_W);
+			idx[4 * e + 3] = (int32_t)(l % 3);
+		}
+		for (int k = 0; k < c; k++)
+			sc[k] = fmap_scale[i];
+		base += n;
+		snprintf(name, sizeof(name), "idx%d", i);
+		ti = tb_tensor(b, name, NN_I32, 5, (int32_t[]){1, FH, FW, c, 4}, idx, (size_t)n * 16, NULL);
+		snprintf(name, sizeof(name), "scale%d", i);
+		ts = tb_tensor(b, name, NN_F32, 1, (int32_t[]){c}, sc, (size_t)c * sizeof(float), NULL);
+		snprintf(name, sizeof(name), "gathered%d", i);
+		tg = tb_tensor(b, name, NN_F32, 4, (int32_t[]){1, FH, FW, c}, NULL, 0, NULL);
+		snprintf(name, sizeof(name), "map%d", i);
+		outs[i] = tb_tensor(b, name, NN_F32, 4, (int32_t[]){1, FH, FW, c}, NULL, 0, NULL);
+		tb_op(b, 107, NULL, 1, (int[]){x, ti}, 2, (int[]){tg}, 1, 0, NULL); /* GATHER_ND */
+		tb_opt_i8(&o, 0, 0); /* MulOptions: no activation */
+		tb_op(b, 18, NULL, 1, (int[]){tg, ts}, 2, (int[]){outs[i]}, 1, 21, &o);
+		free(idx);
+		free(sc);
+	}
+	tb_io(b, 1, (int[]){x}, 4, outs);
+	bytes = tb_finish(b, &size);
+	tb_free(b);
+	snprintf(path, sizeof(path), "%s/posenet_like.tflite", dir);
+	f = fopen(path, "wb");
+	ck_assert(f && fwrite(bytes, 1, size, f) == size);
+	fclose(f);
+	free(bytes);
+	return path;
+}
+
+/* Quantizes v into the pixel that encodes it for map i and returns what
+ * the model will output for that pixel. */
+static float encode(uint8_t *pix, int i, float v)
+{
+	long p = lroundf(v / fmap_scale[i] * 127.5f + 127.5f);
+	p = p < 0 ? 0 : p > 255 ? 255 : p;
+	*pix = (uint8_t)p;
+	return fmap_scale[i] * (((float)p - 127.5f) / 127.5f);
+}
+
+START_TEST(test_adapter_posenet_like)
+{
+	static float maps[4][FH * FW * 34];
+	uint8_t *rgb = calloc((size_t)FIN_H * FIN_W * 3, 1), *png;
+	size_t len, off[4] = {0};
+	pool_model *m = NULL;
+	nn_err err = {0};
+	json_t *res = NULL;
+	pool_task_params params = {.threshold = -1.0f};
+	float px[2][17], py[2][17];
+	/* every planted coordinate is an integer that is not 8 mod 16, so 8-bit
+	 * rounding (offsets 0.25 px, displacements 0.5 px) cannot move a point
+	 * across a half-cell boundary */
+	static const float nose[2][2] = {{48, 32}, {176, 50}};
+	pose_maps pm;
+	pose_result direct[4];
+	pose_decode_params dp = {0.5f, 0.15f, 20.0f, 5}; /* the adapter's defaults for float logits */
+	char posenet_like_path[600];
+	size_t sb = pose_decode_scratch_bytes(FH, FW);
+	void *scratch = malloc(sb);
+	int n;
+
+	tmp_make();
+	for (int i = 1; i < 4; i++)
+		off[i] = off[i - 1] + (size_t)FH * FW * fmap_c[i - 1];
+	/* background: logits -10, offsets and displacements 0 */
+	for (int i = 0; i < 4; i++)
+		for (int e = 0; e < FH * FW * fmap_c[i]; e++)
+			maps[i][e] = encode(&rgb[off[i] + e], i, i == 0 ? -10.0f : 0.0f);
+	/* two people, parts at logit 3 (score 0.95) */
+	for (int p = 0; p < 2; p++) {
+		for (int k = 0; k < 17; k++) {
+			px[p][k] = nose[p][0] + shape_x[k];
+			py[p][k] = nose[p][1] + shape_y[k];
+		}
+		for (int k = 0; k < 17; k++) {
+			int cy = (int)floorf(py[p][k] / FS + 0.5f), cx = (int)floorf(px[p][k] / FS + 0.5f);
+			size_t c = (size_t)cy * FW + cx;
+			maps[0][c * 17 + k] = encode(&rgb[off[0] + c * 17 + k], 0, 3.0f);
+			maps[1][c * 34 + k] =
+			    encode(&rgb[off[1] + c * 34 + k], 1, py[p][k] - (float)(cy * FS));
+			maps[1][c * 34 + 17 + k] =
+			    encode(&rgb[off[1] + c * 34 + 17 + k], 1, px[p][k] - (float)(cx * FS));
+		}
+		for (int e = 0; e < 16; e++) {
+			int a = tree[e][0], z = tree[e][1];
+			size_t ca = (size_t)((int)floorf(py[p][a] / FS + 0.5f) * FW +
+					     (int)floorf(px[p][a] / FS + 0.5f));
+			size_t cz = (size_t)((int)floorf(py[p][z] / FS + 0.5f) * FW +
+					     (int)floorf(px[p][z] / FS + 0.5f));
+			maps[2][ca * 32 + e] = encode(&rgb[off[2] + ca * 32 + e], 2, py[p][z] - py[p][a]);
+			maps[2][ca * 32 + 16 + e] =
+			    encode(&rgb[off[2] + ca * 32 + 16 + e], 2, px[p][z] - px[p][a]);
+			maps[3][cz * 32 + e] = encode(&rgb[off[3] + cz * 32 + e], 3, py[p][a] - py[p][z]);
+			maps[3][cz * 32 + 16 + e] =
+			    encode(&rgb[off[3] + cz * 32 + 16 + e], 3, px[p][a] - px[p][z]);
+		}
+	}
+	/* what the decoder makes of exactly these maps (sigmoid of the logits) */
+	for (int e = 0; e < FH * FW * 17; e++)
+		maps[0][e] = 1.0f / (1.0f + expf(-maps[0][e]));
+	pm = (pose_maps){FH, FW, FS, maps[0], maps[1], maps[2], maps[3]};
+	n = pose_decode_multi(&pm, &dp, scratch, sb, direct, 4);
+	ck_assert_int_eq(n, 2);
+
+	png = rgb_png(FIN_W, FIN_H, rgb, &len);
+	snprintf(posenet_like_path, sizeof(posenet_like_path), "%s", posenet_like(tmp_dir));
+	ck_assert_msg(open_as_pose(posenet_like_path, NULL, &m, &err) == POOL_OK, "%s", err.msg);
+	ck_assert_msg(pool_predict(m, png, len, "image/png", &params, &res, NULL, NULL, NULL, &err) ==
+			  POOL_OK,
+		      "%s", err.msg);
+	ck_assert_int_eq(json_array_size(json_object_get(res, "predictions")), 2);
+	for (int i = 0; i < 2; i++) {
+		json_t *pose = json_array_get(json_object_get(res, "predictions"), (size_t)i);
+		/* the picture is the input's size: model pixels are picture pixels */
+		ck_assert(fabs(json_number_value(json_object_get(pose, "score")) - direct[i].score) < 1e-4);
+		for (int k = 0; k < 17; k++) {
+			double x = kp_num(pose, k, "x"), y = kp_num(pose, k, "y");
+			ck_assert_msg(
+			    fabs(x - direct[i].kp[k].x) < 0.011 && fabs(y - direct[i].kp[k].y) < 0.011,
+			    "pose %d %s: adapter (%g, %g), decoder (%g, %g)", i, pose_keypoint_names[k], x, y,
+			    (double)direct[i].kp[k].x, (double)direct[i].kp[k].y);
+		}
+	}
+	/* and the decoder found the planted people (to the maps' 8-bit precision) */
+	for (int i = 0; i < 2; i++) {
+		int p = direct[i].kp[0].x < 120 ? 0 : 1;
+		for (int k = 0; k < 17; k++)
+			ck_assert_msg(fabsf(direct[i].kp[k].x - px[p][k]) < 1.5f &&
+					  fabsf(direct[i].kp[k].y - py[p][k]) < 1.5f,
+				      "person %d %s at (%g, %g), planted (%g, %g)", p, pose_keypoint_names[k],
+				      (double)direct[i].kp[k].x, (double)direct[i].kp[k].y, (double)px[p][k],
+				      (double)py[p][k]);
+	}
+	json_decref(res);
+	/* max_poses */
+	params.max_poses = 1;
+	ck_assert(pool_predict(m, png, len, "image/png", &params, &res, NULL, NULL, NULL, &err) == POOL_OK);
+	ck_assert_int_eq(json_array_size(json_object_get(res, "predictions")), 1);
+	json_decref(res);
+	pool_put(m);
+	free(png);
+	free(rgb);
+	free(scratch);
+	remove(posenet_like_path);
+	tmp_clean();
+}
+END_TEST
+
 /* ---- real models ------------------------------------------------------------------------------------ */
 
 static json_t *predict_shared_cfg(const char *model, const char *image, float threshold, int max_poses,
@@ -822,6 +1014,7 @@ int main(void)
 	tc = tcase_create("adapter");
 	tcase_add_test(tc, test_adapter_movenet_like);
 	tcase_add_test(tc, test_adapter_refuses);
+	tcase_add_test(tc, test_adapter_posenet_like);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("real");
