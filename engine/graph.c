@@ -389,6 +389,11 @@ static nn_status plan_memory(nn_graph *g, nn_err *err)
 	}
 	for (int i = 0; i < g->model->n_outputs; i++)
 		last[storage_root(g, g->model->outputs[i])] = g->n_nodes;
+	/* a string input is text a caller wrote once; were its bytes reused
+	 * after its last reader, a second invoke would read a broken layout */
+	for (int i = 0; i < g->model->n_inputs; i++)
+		if (g->tensors[g->model->inputs[i]].type == NN_STRING)
+			last[storage_root(g, g->model->inputs[i])] = g->n_nodes;
 
 	lv = nn_calloc((size_t)nt, sizeof(live));
 	placed = nn_calloc((size_t)nt, sizeof(live *));

@@ -54,6 +54,18 @@ nn_status nn_session_create(const nn_graph *g, int n_threads, nn_session **out, 
 			r = s->tensors[r].alias;
 		s->tensors[i].data = s->tensors[r].data;
 	}
+	/* string inputs start as valid layouts of empty strings, so an input
+	 * nobody filled (bench) reads as "" rather than as a broken buffer */
+	for (int i = 0; i < g->model->n_inputs; i++) {
+		nn_tensor *t = &s->tensors[g->model->inputs[i]];
+		if (t->type == NN_STRING && t->kind == NN_TENSOR_ARENA) {
+			uint8_t *p = t->data;
+			int32_t n = (int32_t)nn_tensor_count(t), end = (int32_t)nn_string_header_bytes(n);
+			memcpy(p, &n, 4);
+			for (int32_t k = 0; k <= n; k++)
+				memcpy(p + 4 + 4 * (size_t)k, &end, 4);
+		}
+	}
 	s->ex.tensors = s->tensors;
 	s->ex.scratch = s->scratch;
 	s->ex.scratch_stride = stride;

@@ -420,6 +420,11 @@ START_TEST(test_chain)
 	expect_chain(&tm, "How are you?", (const int32_t[]){3, -1, -1}, (const float[]){0.7f, 0, 0});
 	expect_chain(&tm, "Thanks.", (const int32_t[]){4, -1, -1}, (const float[]){0.6f, 0, 0});
 	expect_chain(&tm, "no idea", (const int32_t[]){-1, -1, -1}, (const float[]){0, 0, 0});
+	/* the input stays set: a second invoke reads the same text */
+	set_text(&tm, "Hi!", 3);
+	ts_invoke_ok(&tm, "first");
+	ts_invoke_ok(&tm, "second");
+	ck_assert_int_eq(((int32_t *)nn_session_output(tm.session, 0)->data)[0], 1);
 	ts_model_free(&tm);
 }
 END_TEST

@@ -183,6 +183,10 @@ START_TEST(test_string_input)
 	ck_assert_msg(ts_model_load(&tm, bytes, size, 1, &err) == NN_OK, "%s", err.msg);
 	in = nn_graph_input(tm.graph, 0);
 	ck_assert_int_eq(in->type, NN_STRING);
+	/* before anyone sets it, the input is two empty strings */
+	ck_assert_int_eq(nn_string_check(nn_session_input(tm.session, 0)->data, in->bytes, 2, &err), NN_OK);
+	nn_string_at(nn_session_input(tm.session, 0)->data, 1, &len);
+	ck_assert_uint_eq(len, 0);
 	/* capacity: the header of 2 strings plus the text limit */
 	ck_assert_uint_eq(in->bytes, 16 + NN_MAX_STRING_BYTES);
 	ck_assert_int_eq(nn_session_set_input_string(tm.session, 0, 2, (const char *const[]){"hi", "there"},
