@@ -23,6 +23,7 @@
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -275,8 +276,13 @@ void nn_pool_run(nn_pool *p, int n_tasks, nn_task_fn fn, void *ctx)
 			pthread_mutex_unlock(&p->mu);
 		}
 	}
-	/* close the job; workers still inside found nothing left and are leaving */
+	/* close the job; workers still inside found nothing left and are leaving
+	 * (one preempted there is waited for with yields, not a hot spin) */
 	atomic_store(&p->open, 0);
-	while (atomic_load(&p->inside) > 0)
-		pool_relax();
+	for (int spins = 0; atomic_load(&p->inside) > 0; spins++) {
+		if (spins < 1000)
+			pool_relax();
+		else
+			sched_yield();
+	}
 }
