@@ -6,7 +6,10 @@
  * srv_request.conn_.  Responses are plain data (srv_response) that
  * server.c turns into an MHD response after the handler returns.  Every
  * builder frees a body set before, so a handler that changes its mind
- * (e.g. an error after a partial answer) cannot leak.
+ * (e.g. an error after a partial answer) cannot leak.  srv_dispatch is the
+ * route table walk with its 404/405 answers, callable without a connection
+ * (the lookups then read srv_request's key/value pairs): fuzz_http drives
+ * the real handlers through it.
  */
 #include "http.h"
 
@@ -15,18 +18,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* Query keys compare exactly, header names without case, as MHD does. */
+static const char *lookup_pairs(const char *const (*kv)[2], int n, const char *key, bool nocase)
+{
+	for (int i = 0; i < n; i++)
+		if (kv[i][0] && (nocase ? !strcasecmp(kv[i][0], key) : !strcmp(kv[i][0], key)))
+			return kv[i][1];
+	return NULL;
+}
 
 const char *srv_query(const srv_request *r, const char *key)
 {
 	if (!r->conn_)
-		return NULL;
+		return lookup_pairs(r->query, r->n_query, key, false);
 	return MHD_lookup_connection_value((struct MHD_Connection *)r->conn_, MHD_GET_ARGUMENT_KIND, key);
 }
 
 const char *srv_header(const srv_request *r, const char *name)
 {
 	if (!r->conn_)
-		return NULL;
+		return lookup_pairs(r->headers, r->n_headers, name, true);
 	return MHD_lookup_connection_value((struct MHD_Connection *)r->conn_, MHD_HEADER_KIND, name);
 }
 
@@ -208,4 +221,56 @@ bool srv_route_match(const char *pattern, const char *path, char *buf, size_t bu
 	}
 	*n_params = np;
 	return true;
+}
+
+static bool method_matches(const char *route_method, const char *method)
+{
+	if (!strcmp(route_method, "*") || !strcmp(route_method, method))
+		return true;
+	return !strcmp(method, "HEAD") && !strcmp(route_method, "GET");
+}
+
+void srv_dispatch(srv_request *req, srv_response *resp)
+{
+	char buf[2048]; /* server.c's SRV_MAX_PATH: longer paths match no route */
+	const srv_route *first = NULL;
+
+	for (const srv_route *r = srv_routes; r->pattern; r++) {
+		if (first) {
+			if (strcmp(r->pattern, first->pattern) != 0)
+				continue;
+		} else if (srv_route_match(r->pattern, req->path, buf, sizeof(buf), req->params, &req->n_params)) {
+			first = r;
+		} else {
+			continue;
+		}
+		if (method_matches(r->method, req->method)) {
+			r->handler(req, resp);
+			if (!resp->body && !resp->status)
+				srv_reply_error(resp, 500, "internal", "the handler gave no answer");
+			return;
+		}
+	}
+	if (!first) {
+		srv_reply_error(resp, 404, "not_found", "no endpoint %s (see docs/openapi.yaml)", req->path);
+		return;
+	}
+	{
+		char allow[128] = "";
+		size_t n = 0;
+
+		for (const srv_route *r = first; r->pattern; r++) {
+			if (strcmp(r->pattern, first->pattern) != 0)
+				continue;
+			n += (size_t)snprintf(allow + n, n < sizeof(allow) ? sizeof(allow) - n : 0, "%s%s",
+					      n ? ", " : "", r->method);
+			if (!strcmp(r->method, "GET") && n < sizeof(allow))
+				n += (size_t)snprintf(allow + n, sizeof(allow) - n, ", HEAD");
+			if (n >= sizeof(allow))
+				break;
+		}
+		srv_reply_error(resp, 405, "method_not_allowed", "%s does not accept %s (allowed: %s)", req->path,
+				req->method, allow);
+		srv_add_header(resp, "Allow", allow);
+	}
 }

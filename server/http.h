@@ -36,6 +36,11 @@ typedef struct srv_request {
 	const char *params[SRV_MAX_PARAMS]; /* captured {name} segments, in pattern order */
 	srv_app *app;
 	void *conn_;               /* private: the MHD connection, for query/header lookup */
+	/* Without a connection (conn_ NULL: fuzzers, tests), srv_query and
+	 * srv_header read these instead: n_ pairs of key, value. */
+	int n_query, n_headers;
+	const char *const (*query)[2];
+	const char *const (*headers)[2];
 } srv_request;
 
 /* Query argument or header value; NULL when absent. */
@@ -72,6 +77,12 @@ int srv_http_status(nn_status st);
 const char *srv_error_code(nn_status st);
 
 typedef void (*srv_handler)(const srv_request *req, srv_response *resp);
+
+/* Routes req (method, path, content type, body, app and the lookups filled)
+ * through srv_routes: the first pattern that matches decides; a route of
+ * that pattern with req's method (GET also answers HEAD) handles it, else
+ * 405 with Allow; no pattern: 404.  Fills req->params. */
+void srv_dispatch(srv_request *req, srv_response *resp);
 
 /* A route: method ("GET", "POST", or "*") and a pattern of '/'-separated
  * segments where "{x}" captures a whole segment and "{x}:verb" captures
