@@ -20,8 +20,8 @@
  * op's "no reply") are dropped, equal replies add their scores, and the
  * list is sorted by score (ties: first produced).  top_k (if > 0) and
  * threshold (if >= 0) apply as for classification.  The answer is
- * {"predictions": {"replies": [{"text", "score"}]}} so the task handler's
- * envelope (model, version, task, latency_ms) wraps it like every task.
+ * {"replies": [{"text", "score"}]} (the issue's shape), beside the task
+ * handler's envelope (model, version, task, latency_ms) like every task.
  * The reference app also splits a message into sentences and runs the
  * model once per sentence; one request is one invocation here, so a
  * message is one sentence.
@@ -257,7 +257,7 @@ static pool_status sr_postprocess(const task_request *rq, nn_session *s, const t
 	free(r);
 	free(num);
 	res = json_object();
-	json_object_set_new(res, "predictions", json_pack("{s:o}", "replies", list));
+	json_object_set_new(res, "replies", list);
 	*result = res;
 	return POOL_OK;
 }

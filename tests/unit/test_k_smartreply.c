@@ -511,7 +511,7 @@ START_TEST(test_adapter)
 	ck_assert_msg(pool_predict(m, (const uint8_t *)"Hi!", 3, "text/plain", &p, &res, NULL, NULL, NULL, &err) ==
 			  POOL_OK,
 		      "%s", err.msg);
-	replies = json_object_get(json_object_get(res, "predictions"), "replies");
+	replies = json_object_get(res, "replies");
 	ck_assert_int_eq(json_array_size(replies), 2);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(replies, 0), "text")), "Hello!");
 	ck_assert_double_eq_tol(json_real_value(json_object_get(json_array_get(replies, 0), "score")), 0.9, 1e-6);
@@ -524,7 +524,7 @@ START_TEST(test_adapter)
 	ck_assert_msg(pool_predict(m, (const uint8_t *)json, strlen(json), "application/json", &p, &res, NULL, NULL,
 				   NULL, &err) == POOL_OK,
 		      "%s", err.msg);
-	replies = json_object_get(json_object_get(res, "predictions"), "replies");
+	replies = json_object_get(res, "replies");
 	ck_assert_int_eq(json_array_size(replies), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(replies, 0), "text")), "Hello!");
 	json_decref(res);
@@ -534,11 +534,11 @@ START_TEST(test_adapter)
 	p.threshold = 0.5f;
 	ck_assert(pool_predict(m, (const uint8_t *)"hi!", 3, "text/plain", &p, &res, NULL, NULL, NULL, &err) ==
 		  POOL_OK);
-	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(res, "predictions"), "replies")), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(res, "replies")), 1);
 	json_decref(res);
 	ck_assert(pool_predict(m, (const uint8_t *)"what?", 5, "text/plain", NULL, &res, NULL, NULL, NULL, &err) ==
 		  POOL_OK);
-	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(res, "predictions"), "replies")), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(res, "replies")), 0);
 	json_decref(res);
 
 	/* refusals: too long, not UTF-8, not text, bad JSON */
@@ -603,7 +603,7 @@ START_TEST(test_http_endpoint)
 			 0);
 	ck_assert_msg(r.status == 200 && r.json, "%ld %s", r.status, r.body);
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "smart_reply");
-	replies = json_object_get(json_object_get(r.json, "predictions"), "replies");
+	replies = json_object_get(r.json, "replies");
 	ck_assert_int_eq(json_array_size(replies), 2);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(replies, 0), "text")), "Hello!");
 	ls_resp_free(&r);
@@ -612,7 +612,7 @@ START_TEST(test_http_endpoint)
 				 &r),
 			 0);
 	ck_assert_msg(r.status == 200 && r.json, "%ld %s", r.status, r.body);
-	replies = json_object_get(json_object_get(r.json, "predictions"), "replies");
+	replies = json_object_get(r.json, "replies");
 	ck_assert_int_eq(json_array_size(replies), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(replies, 0), "text")), "Great, and you?");
 	ls_resp_free(&r);
@@ -679,7 +679,7 @@ START_TEST(test_hosted_model)
 		ck_assert_msg(pool_predict(m, (const uint8_t *)msg, strlen(msg), "text/plain", NULL, &res, NULL, NULL,
 					   NULL, &err) == POOL_OK,
 			      "'%s': %s", msg, err.msg);
-		replies = json_object_get(json_object_get(res, "predictions"), "replies");
+		replies = json_object_get(res, "replies");
 		while ((want = strtok_r(NULL, "\t\n", &save)) && !hit)
 			for (size_t i = 0; i < json_array_size(replies); i++)
 				if (!strcmp(json_string_value(json_object_get(json_array_get(replies, i), "text")), want))
