@@ -248,11 +248,14 @@ static const char *conv_fast_impl(const cv_case *c)
 static void check_impl(const cv_case *c, const char *impl, const char *desc)
 {
 	bool dw1 = c->op == OP_DW && c->oc == c->ic;
-	const char *fast = c->op == OP_CONV  ? conv_fast_impl(c)
-			   : !dw1	     ? "ref"
-			   : nn_cpu_avx512() ? "avx512"
-			   : nn_cpu_avx2()   ? "avx2"
-					     : "ref";
+	bool dw3 = dw1 && c->kh == 3 && c->kw == 3 && c->dh == 1 && c->dw == 1 && c->sh == c->sw &&
+		   (c->sh == 1 || c->sh == 2);
+	const char *fast = c->op == OP_CONV	     ? conv_fast_impl(c)
+			   : !dw1		     ? "ref"
+			   : nn_cpu_avx512() && dw3 ? "avx512-3x3"
+			   : nn_cpu_avx512()	     ? "avx512"
+			   : nn_cpu_avx2()	     ? "avx2"
+						     : "ref";
 
 	switch (g_expect) {
 	case EXPECT_ANY:
@@ -423,6 +426,46 @@ static void cv_battery_packed(int n_cases, uint32_t seed)
 	}
 }
 
+/* Depthwise 3x3 multiplier-1 layers as the avx512-3x3 rows take them:
+ * widths around the groups of four outputs (interior pixels from none to
+ * several groups plus leftovers), channel counts off and on the 16- and
+ * 64-lane steps, strides 1 and 2, both paddings, every activation. */
+static cv_case cv_random_dw3(uint32_t *rng, int i)
+{
+	static const int chans[] = {1, 7, 16, 17, 32, 48, 63, 64, 65, 130};
+	cv_case c;
+	int p;
+
+	do {
+		memset(&c, 0, sizeof(c));
+		c.op = OP_DW;
+		c.n = 1 + (int)(ts_rand(rng) % 2);
+		c.ih = 1 + (int)(ts_rand(rng) % 16);
+		c.iw = 1 + (int)(ts_rand(rng) % 24);
+		c.ic = c.oc = pick(rng, chans, 10);
+		c.kh = c.kw = 3;
+		c.sh = c.sw = 1 + (int)(ts_rand(rng) % 2);
+		c.dh = c.dw = 1;
+		c.padding = (int)(ts_rand(rng) % 2);
+		c.act = (int)(ts_rand(rng) % 4);
+		c.bias = ts_rand(rng) % 4 != 0;
+		c.filter_input = ts_rand(rng) % 8 == 0;
+		c.threads = 1 + i % 2;
+	} while (geom(c.padding, c.ih, c.kh, c.sh, c.dh, &p) <= 0 ||
+		 geom(c.padding, c.iw, c.kw, c.sw, c.dw, &p) <= 0);
+	return c;
+}
+
+static void cv_battery_dw3(int n_cases, uint32_t seed)
+{
+	uint32_t rng = seed;
+
+	for (int i = 0; i < n_cases; i++) {
+		cv_case c = cv_random_dw3(&rng, i);
+		cv_run(&c, ts_rand(&rng), NULL);
+	}
+}
+
 static void cv_battery(int op, int n_cases, uint32_t seed)
 {
 	uint32_t rng = seed;
@@ -469,6 +512,20 @@ static void cv_fixed(void)
 	    {OP_DW, 1, 28, 28, 37, 37, 3, 3, 2, 2, 1, 1, SAME, 3, true, false, 2},
 	    /* depth multiplier 2 and a runtime filter */
 	    {OP_DW, 2, 9, 10, 7, 14, 3, 3, 1, 2, 1, 1, SAME, 0, true, true, 2},
+	    /* 3x3 rows (avx512-3x3): MobileNet's widths and depths, strides
+	     * 1 and 2, both paddings, groups of four plus leftover interior
+	     * pixels, deep layers (64-channel chains in the border pixels),
+	     * channel tails, narrow inputs with no interior pixel at all */
+	    {OP_DW, 1, 30, 30, 32, 32, 3, 3, 1, 1, 1, 1, SAME, 3, true, false, 2},
+	    {OP_DW, 1, 29, 31, 64, 64, 3, 3, 2, 2, 1, 1, SAME, 3, true, false, 2},
+	    {OP_DW, 1, 28, 28, 64, 64, 3, 3, 2, 2, 1, 1, SAME, 3, true, false, 1},
+	    {OP_DW, 2, 14, 13, 144, 144, 3, 3, 1, 1, 1, 1, VALID, 1, true, false, 2},
+	    {OP_DW, 1, 7, 7, 1024, 1024, 3, 3, 1, 1, 1, 1, SAME, 3, true, false, 2},
+	    {OP_DW, 1, 9, 10, 83, 83, 3, 3, 2, 2, 1, 1, VALID, 0, false, false, 1},
+	    {OP_DW, 1, 12, 17, 21, 21, 3, 3, 1, 1, 1, 1, SAME, 2, true, true, 2},
+	    {OP_DW, 1, 2, 2, 5, 5, 3, 3, 1, 1, 1, 1, SAME, 0, true, false, 1},
+	    {OP_DW, 1, 3, 1, 17, 17, 3, 3, 2, 2, 1, 1, SAME, 1, true, false, 1},
+	    {OP_DW, 1, 11, 11, 200, 200, 3, 3, 2, 2, 1, 1, VALID, 3, false, false, 2},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -486,6 +543,13 @@ START_TEST(test_depthwise_random)
 {
 	g_expect = forked() ? EXPECT_FAST : EXPECT_ANY;
 	cv_battery(OP_DW, 250, 777);
+}
+END_TEST
+
+START_TEST(test_depthwise_3x3_random)
+{
+	g_expect = forked() ? EXPECT_FAST : EXPECT_ANY;
+	cv_battery_dw3(200, 3303);
 }
 END_TEST
 
@@ -719,6 +783,7 @@ START_TEST(test_reference_variants)
 	g_expect = EXPECT_REF;
 	cv_battery(OP_CONV, 120, 31);
 	cv_battery(OP_DW, 120, 32);
+	cv_battery_dw3(40, 34);
 	cv_fixed();
 	fc_battery(60, 33);
 	fc_fixed();
@@ -735,6 +800,7 @@ START_TEST(test_avx2_variants)
 	}
 	g_expect = EXPECT_AVX2;
 	cv_battery(OP_DW, 250, 4242);
+	cv_battery_dw3(60, 4141);
 	cv_battery(OP_CONV, 120, 4343);
 	cv_battery_packed(100, 4444);
 	cv_fixed();
@@ -1002,6 +1068,7 @@ int main(void)
 	tcase_add_test(tc, test_registry);
 	tcase_add_test(tc, test_conv_random);
 	tcase_add_test(tc, test_depthwise_random);
+	tcase_add_test(tc, test_depthwise_3x3_random);
 	tcase_add_test(tc, test_conv_packed_random);
 	tcase_add_test(tc, test_conv_fixed_shapes);
 	tcase_add_test(tc, test_threads_agree);
