@@ -11,7 +11,9 @@
  *
  * Waking: back-to-back ops come every few microseconds during an
  * inference, far quicker than a futex wake-up round trip, so idle workers
- * and the waiting caller first spin for a bounded time (NN_POOL_SPIN_NS)
+ * and the waiting caller first spin for a bounded time (NN_POOL_SPIN_NS),
+ * yielding now and then so that on an oversubscribed machine the spin
+ * does not hold a core another runnable thread (often our own) needs,
  * and only then sleep on a condition variable; nothing spins for longer
  * than that between inferences.  The caller does not wait for workers that
  * have not woken yet: it waits for the tasks to be done, then for the
@@ -31,7 +33,8 @@
 
 #include "alloc.h"
 
-#define NN_POOL_SPIN_NS 200000 /* 0.2 ms: longer than the gap between two ops, short against an idle server */
+#define NN_POOL_SPIN_NS 100000 /* 0.1 ms: longer than the gap between two ops, short against an idle server */
+#define NN_POOL_SPIN_CHECK 128 /* pauses between looks at the clock (and yields) */
 
 /* One thread's share of the current job, alone on its cache line. */
 typedef struct pool_range {
@@ -140,8 +143,11 @@ static void *worker_main(void *arg)
 			/* spin a little: the next op usually follows at once */
 			while ((gen = atomic_load(&p->generation)) == seen && !atomic_load(&p->stop_flag)) {
 				pool_relax();
-				if (++spins % 256 == 0 && pool_now_ns() - t0 > NN_POOL_SPIN_NS)
-					break;
+				if (++spins % NN_POOL_SPIN_CHECK == 0) {
+					if (pool_now_ns() - t0 > NN_POOL_SPIN_NS)
+						break;
+					sched_yield(); /* a busy machine: let a runnable thread have this core */
+				}
 			}
 		}
 		if (gen == seen && !atomic_load(&p->stop_flag)) {
@@ -265,8 +271,11 @@ void nn_pool_run(nn_pool *p, int n_tasks, nn_task_fn fn, void *ctx)
 		int spins = 0;
 		while (atomic_load(&p->remaining) > 0) {
 			pool_relax();
-			if (++spins % 256 == 0 && pool_now_ns() - t0 > NN_POOL_SPIN_NS)
-				break;
+			if (++spins % NN_POOL_SPIN_CHECK == 0) {
+				if (pool_now_ns() - t0 > NN_POOL_SPIN_NS)
+					break;
+				sched_yield(); /* perhaps to the very worker we wait for */
+			}
 		}
 		if (atomic_load(&p->remaining) > 0) {
 			pthread_mutex_lock(&p->mu);
