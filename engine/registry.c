@@ -40,6 +40,7 @@ extern const nn_kernel nn_k_mirror_pad;
 extern const nn_kernel nn_k_gather_nd;
 extern const nn_kernel nn_k_quantize;
 extern const nn_kernel nn_k_detection_postprocess;
+extern const nn_kernel nn_k_posenet_decoder;
 extern const nn_kernel nn_k_sr_normalize;
 extern const nn_kernel nn_k_sr_extract_features;
 extern const nn_kernel nn_k_sr_predict;
@@ -85,6 +86,7 @@ typedef struct custom_entry {
 
 static const custom_entry custom_kernels[] = {
 	{"TFLite_Detection_PostProcess", &nn_k_detection_postprocess},
+	{"PosenetDecoderOp", &nn_k_posenet_decoder},
 	{"Normalize", &nn_k_sr_normalize},
 	{"ExtractFeatures", &nn_k_sr_extract_features},
 	{"Predict", &nn_k_sr_predict},

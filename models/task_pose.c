@@ -1,6 +1,6 @@
 /* task_pose.c - pose estimation: picture in, people as 17 COCO keypoints out.
  *
- * DESIGN: two model families, told apart by their outputs, never by file
+ * DESIGN: three model families, told apart by their outputs, never by file
  * name (the hosted float PoseNet multi_person_mobilenet_v1_075_float and the
  * re-quantized 257x257 PoseNet have the same outputs and must both work):
  *   - PoseNet: 4 outputs [1,H,W,C] on one grid: heatmap logits (C = 17),
@@ -12,6 +12,12 @@
  *     Decoding is pose_decode.c (the reference multi-pose decoder).
  *   - MoveNet single pose: one output [1,1,17,3] = (y, x, score) per
  *     keypoint, y and x normalized to the model input.
+ *   - PoseNet with the decoder in the graph (Coral's PosenetDecoderOp,
+ *     engine/kernels/posenet_decoder.c): 4 float outputs, keypoints
+ *     [1,N,17,2] as (y, x) in model-input pixels, keypoint scores [1,N,17],
+ *     pose scores [1,N] and the count [1].  The op already decoded, ranked
+ *     and thresholded (its own score_threshold); we only cut at ?threshold
+ *     and max_poses and map the points to the picture.
  * Integer outputs are dequantized with their scale and zero point; prepare
  * checks everything so postprocess only reads.
  *
@@ -45,6 +51,14 @@
  * into the picture; "image": its width and height.  Keypoint names: the
  * model's 17-line label file when it has one, else COCO order.
  *
+ * Decoder-op family defaults: threshold 0.25 (pose score; the op's own
+ * floor is 0.2 in Coral's model, and 0.25 is the MoveNet default above),
+ * max_poses 5 (up to the op's N).  Measured on the Coral 353x481 model:
+ * posenet_test_image's two people score 0.899 and 0.853, squat.png's
+ * person 0.738 (the op returns nothing else), grace_hopper's half-length
+ * portrait 0.35..0.37 over its encodings, kite_and_cold's people 0.609 and
+ * 0.416; bird, cat and pets give no pose at all.
+ *
  * Memory: postprocess allocates one bounded scratch block per request (the
  * maps as floats plus pose_decode's scratch, a function of H x W only) and
  * frees it on every path; sessions run concurrently, so it cannot live in
@@ -65,12 +79,14 @@
 
 #define POSE_DEFAULT_POSENET_THRESHOLD 0.15f /* tfjs PoseNet demo's minPoseConfidence */
 #define POSE_DEFAULT_MOVENET_THRESHOLD 0.25f /* tfjs pose-detection's MoveNet minPoseScore */
+#define POSE_DEFAULT_DECODED_THRESHOLD 0.25f /* decoder-op models: DESIGN */
 
 enum { OP_DEQUANTIZE = 6 };
 
 typedef enum pose_family {
 	POSE_FAMILY_POSENET = 0,
 	POSE_FAMILY_MOVENET,
+	POSE_FAMILY_DECODED, /* PosenetDecoderOp in the graph */
 } pose_family;
 
 /* One output to read as floats. */
@@ -86,6 +102,7 @@ typedef struct pose_state {
 	pose_output heat, off, fwd, bwd;   /* PoseNet */
 	pose_output kps;		   /* MoveNet */
 	int grid_h, grid_w;		   /* PoseNet heatmap grid */
+	int max_decoded;		   /* DECODED: N, the poses the op can return */
 	int stride;			   /* PoseNet output stride (model-input pixels) */
 	float score_ceiling;		   /* PoseNet: the highest part score the heatmap can hold (DESIGN) */
 	size_t scratch_bytes;		   /* PoseNet: maps + decoder scratch per request */
@@ -281,6 +298,20 @@ static nn_status prepare_posenet(const pool_model *m, pose_state *ps, nn_err *er
 	return NN_OK;
 }
 
+/* The PosenetDecoderOp outputs: [1,N,17,2], [1,N,17], [1,N], [1], all float. */
+static bool is_decoded(const nn_graph *g)
+{
+	const nn_tensor *kp = nn_graph_output(g, 0), *ks = nn_graph_output(g, 1), *sc = nn_graph_output(g, 2),
+			*cnt = nn_graph_output(g, 3);
+	for (int i = 0; i < 4; i++)
+		if (nn_graph_output(g, i)->type != NN_F32)
+			return false;
+	return kp->rank == 4 && kp->dims[0] == 1 && kp->dims[1] >= 1 && kp->dims[2] == POSE_KEYPOINTS &&
+	       kp->dims[3] == 2 && ks->rank == 3 && ks->dims[0] == 1 && ks->dims[1] == kp->dims[1] &&
+	       ks->dims[2] == POSE_KEYPOINTS && sc->rank == 2 && sc->dims[0] == 1 &&
+	       sc->dims[1] == kp->dims[1] && cnt->rank == 1 && cnt->dims[0] == 1;
+}
+
 static nn_status prepare_movenet(const pool_model *m, pose_state *ps, nn_err *err)
 {
 	ps->family = POSE_FAMILY_MOVENET;
@@ -307,7 +338,11 @@ static nn_status pose_prepare(const pool_model *m, void **state, nn_err *err)
 	for (int k = 0; k < POSE_KEYPOINTS; k++)
 		ps->names[k] = m->labels ? m->labels[k] : pose_keypoint_names[k];
 	n_out = nn_graph_n_outputs(g);
-	if (n_out == 4) {
+	if (n_out == 4 && is_decoded(g)) {
+		ps->family = POSE_FAMILY_DECODED;
+		ps->max_decoded = nn_graph_output(g, 0)->dims[1];
+		st = NN_OK;
+	} else if (n_out == 4) {
 		st = prepare_posenet(m, ps, err);
 	} else if (n_out == 1) {
 		const nn_tensor *o = nn_graph_output(g, 0);
@@ -321,11 +356,11 @@ static nn_status pose_prepare(const pool_model *m, void **state, nn_err *err)
 			    "'%s' is not",
 			    o->name);
 	} else {
-		st = nn_err_set(
-		    err, NN_ERR_UNSUPPORTED,
-		    "pose needs PoseNet (4 outputs: heatmaps, offsets, 2 displacement maps) or MoveNet "
-		    "single pose (1 output [1,1,17,3]); this model has %d outputs",
-		    n_out);
+		st = nn_err_set(err, NN_ERR_UNSUPPORTED,
+				"pose needs PoseNet (4 outputs: heatmaps, offsets, 2 displacement maps, or a "
+				"decoder's keypoints, keypoint scores, pose scores and count) or MoveNet "
+				"single pose (1 output [1,1,17,3]); this model has %d outputs",
+				n_out);
 	}
 	if (st != NN_OK) {
 		nn_free(ps);
@@ -407,6 +442,7 @@ static void *load_maps(const pose_state *ps, nn_session *s, float *buf, pose_map
 	maps->offsets = off;
 	maps->disp_fwd = fwd;
 	maps->disp_bwd = bwd;
+	maps->disp_channels = 2 * POSE_EDGES;
 	return bwd + cells * 2 * POSE_EDGES;
 }
 
@@ -451,6 +487,32 @@ static pool_status pose_postprocess(const task_request *rq, nn_session *s, const
 		}
 		poses[0].score = (float)(sum / POSE_KEYPOINTS);
 		n = poses[0].score >= threshold ? 1 : 0;
+	} else if (ps->family == POSE_FAMILY_DECODED) {
+		const float *kp = nn_session_output(s, 0)->data, *ks = nn_session_output(s, 1)->data;
+		const float *sc = nn_session_output(s, 2)->data, *cnt = nn_session_output(s, 3)->data;
+		float threshold = q->threshold >= 0.0f ? q->threshold : POSE_DEFAULT_DECODED_THRESHOLD;
+		int max_poses = q->max_poses > 0 ? q->max_poses : POSE_DEFAULT_MAX_POSES;
+		/* the count is a float written by the op: never trust it past N */
+		int count = cnt[0] >= 0.0f && cnt[0] <= (float)ps->max_decoded ? (int)cnt[0] : 0;
+
+		if (max_poses > count)
+			max_poses = count;
+		if (max_poses > 0 && !(poses = nn_calloc((size_t)max_poses, sizeof(*poses)))) {
+			nn_err_set(err, NN_ERR_NO_MEMORY, "out of memory");
+			return POOL_FAILED;
+		}
+		/* the op returns its poses best first */
+		for (int i = 0; i < count && n < max_poses; i++) {
+			if (!(sc[i] >= threshold))
+				continue;
+			poses[n].score = sc[i];
+			for (int k = 0; k < POSE_KEYPOINTS; k++) {
+				size_t at = (size_t)i * POSE_KEYPOINTS + k;
+				poses[n].kp[k] = (pose_keypoint){
+				    .y = kp[2 * at], .x = kp[2 * at + 1], .score = clean_score(ks[at])};
+			}
+			n++;
+		}
 	} else {
 		pose_decode_params dp = {
 		    .part_threshold = POSE_DEFAULT_PART_THRESHOLD * ps->score_ceiling,

@@ -54,7 +54,7 @@ static void syn_init(syn_maps *s)
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < NCELL * 17; i++)
 		s->scores[i] = 0.01f;
-	s->m = (pose_maps){GH, GW, GS, s->scores, s->offsets, s->fwd, s->bwd};
+	s->m = (pose_maps){GH, GW, GS, s->scores, s->offsets, s->fwd, s->bwd, 0};
 }
 
 static size_t at(float x, float y)
@@ -94,7 +94,7 @@ static void fill(float *v, float x)
 static int decode(const syn_maps *s, float part_thr, float pose_thr, float nms, int max_poses,
 		  pose_result *out, int cap)
 {
-	pose_decode_params p = {part_thr, pose_thr, nms, max_poses};
+	pose_decode_params p = {part_thr, pose_thr, nms, max_poses, POSE_DECODE_TFJS};
 	size_t n = pose_decode_scratch_bytes(GH, GW);
 	void *scratch = malloc(n);
 	int r;
@@ -307,7 +307,7 @@ END_TEST
 START_TEST(test_decode_arguments)
 {
 	static syn_maps s;
-	pose_decode_params p = {0.5f, 0.0f, 20.0f, 5};
+	pose_decode_params p = {0.5f, 0.0f, 20.0f, 5, POSE_DECODE_TFJS};
 	size_t n = pose_decode_scratch_bytes(GH, GW);
 	void *scratch = malloc(n);
 	pose_result out[2];
@@ -326,6 +326,12 @@ START_TEST(test_decode_arguments)
 	p.nms_radius = 0.0f;
 	ck_assert_int_eq(pose_decode_multi(&s.m, &p, scratch, n, out, 2), -1);
 	p.nms_radius = 20.0f;
+	p.variant = 2; /* neither TFJS nor CORAL */
+	ck_assert_int_eq(pose_decode_multi(&s.m, &p, scratch, n, out, 2), -1);
+	p.variant = POSE_DECODE_TFJS;
+	bad = s.m;
+	bad.disp_channels = 16; /* fewer channels than the 32 an edge reads */
+	ck_assert_int_eq(pose_decode_multi(&bad, &p, scratch, n, out, 2), -1);
 	ck_assert_int_eq(pose_decode_multi(&s.m, &p, scratch, n, out, 2), 0); /* nothing planted */
 	free(scratch);
 }
@@ -679,7 +685,8 @@ START_TEST(test_adapter_posenet_like)
 	static const float nose[2][2] = {{48, 32}, {176, 50}};
 	pose_maps pm;
 	pose_result direct[4];
-	pose_decode_params dp = {0.5f, 0.15f, 20.0f, 5}; /* the adapter's defaults for float logits */
+	pose_decode_params dp = {0.5f, 0.15f, 20.0f, 5,
+				 POSE_DECODE_TFJS}; /* the adapter's defaults for float logits */
 	char posenet_like_path[600];
 	size_t sb = pose_decode_scratch_bytes(FH, FW);
 	void *scratch = malloc(sb);
@@ -724,7 +731,7 @@ START_TEST(test_adapter_posenet_like)
 	/* what the decoder makes of exactly these maps (sigmoid of the logits) */
 	for (int e = 0; e < FH * FW * 17; e++)
 		maps[0][e] = 1.0f / (1.0f + expf(-maps[0][e]));
-	pm = (pose_maps){FH, FW, FS, maps[0], maps[1], maps[2], maps[3]};
+	pm = (pose_maps){FH, FW, FS, maps[0], maps[1], maps[2], maps[3], 0};
 	n = pose_decode_multi(&pm, &dp, scratch, sb, direct, 4);
 	ck_assert_int_eq(n, 2);
 
