@@ -1,6 +1,6 @@
 /* cmd_predict.c - `liteserve predict MODEL.tflite --image IMG [--task T]
- * [--labels F] [--top-k K] [--threshold S] [--max-results N] [--threads N]
- * [--output FILE.png [--overlay]]`.
+ * [--labels F] [--top-k K] [--threshold S] [--max-results N] [--max-poses N]
+ * [--threads N] [--output FILE.png [--overlay]]`.
  *
  * DESIGN: the task endpoint without the server: the model is loaded by the
  * pool layer as a one-model pool (pool_model_open_file, one instance) and
@@ -32,7 +32,7 @@
 static void predict_usage(FILE *f)
 {
 	fprintf(f, "usage: liteserve predict MODEL.tflite --image IMG [--task T] [--labels F] [--top-k K]\n"
-		   "                         [--threshold S] [--max-results N] [--threads N]\n"
+		   "                         [--threshold S] [--max-results N] [--max-poses N] [--threads N]\n"
 		   "                         [--output FILE.png [--overlay]]\n"
 		   "Runs one JPEG/PNG picture through the model's task adapter and prints the JSON the\n"
 		   "server's task endpoint answers.  T: classification, detection, pose, segmentation\n"
@@ -174,6 +174,12 @@ int cmd_predict(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--max-results") && i + 1 < argc) {
 			if (cli_parse_int(argv[++i], 1, 10000, &params.max_results)) {
 				fprintf(stderr, "liteserve predict: --max-results takes 1..10000\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--max-poses") && i + 1 < argc) {
+			/* the range of the endpoint's max_poses (handlers/task.c) */
+			if (cli_parse_int(argv[++i], 1, 1000, &params.max_poses)) {
+				fprintf(stderr, "liteserve predict: --max-poses takes 1..1000\n");
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--output") && i + 1 < argc) {

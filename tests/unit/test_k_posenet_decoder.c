@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "flexbuf.h"
 #include "image.h"
@@ -632,6 +633,51 @@ START_TEST(test_real_model_pool_predict)
 }
 END_TEST
 
+/* `liteserve predict --max-poses N` reaches the adapter: 1 keeps the better
+ * person of the two, 0 and 1001 are refused with exit 2. */
+static int predict_cli(const char *model, const char *extra, json_t **out)
+{
+	char cmd[4096], buf[1 << 16];
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "'%s' predict '%s' --image '%s' %s 2>/dev/null", ts_liteserve_bin(), model,
+		 ts_shared_path(TEST_IMAGE), extra);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	int st = pclose(f);
+	if (out)
+		*out = json_loads(buf, 0, NULL);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_cli_max_poses)
+{
+	char mp[1024];
+	json_t *j = NULL;
+
+	if (!copy_shared(mp, CORAL) || !ts_require_shared(TEST_IMAGE))
+		return;
+	ck_assert_int_eq(predict_cli(mp, "--max-poses 1", &j), 0);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "predictions")), 1);
+	ck_assert(json_number_value(
+		      json_object_get(json_array_get(json_object_get(j, "predictions"), 0), "score")) > 0.89);
+	json_decref(j);
+	ck_assert_int_eq(predict_cli(mp, "", &j), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "predictions")), 2);
+	json_decref(j);
+	ck_assert_int_eq(predict_cli(mp, "--max-poses 0", NULL), 2);
+	ck_assert_int_eq(predict_cli(mp, "--max-poses 1001", NULL), 2);
+	/* the threshold cuts by pose score: 0.87 keeps only the 0.899 person */
+	ck_assert_int_eq(predict_cli(mp, "--threshold 0.87", &j), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "predictions")), 1);
+	json_decref(j);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("posenet_decoder");
@@ -649,6 +695,7 @@ static Suite *suite(void)
 	tcase_set_timeout(r, 120);
 	tcase_add_test(r, test_real_model_reference);
 	tcase_add_test(r, test_real_model_pool_predict);
+	tcase_add_test(r, test_cli_max_poses);
 	suite_add_tcase(s, r);
 	return s;
 }
