@@ -369,6 +369,28 @@ START_TEST(test_nms_radius_pixels)
 }
 END_TEST
 
+/* Soft NMS: noses 20 px apart at the right edge (radius 15 px: the second
+ * root survives root NMS), but every other part of both people is clamped
+ * into the last column, within 10 px of its twin.  The second pose first
+ * scores (sig(2.3) + 16 sig(-1.5)) / 17 = 0.225 >= 0.2 and is kept, then
+ * its 16 claimed parts count 0: sig(2.3) / 17 = 0.053 < 0.2 drops it. */
+START_TEST(test_soft_nms_rescores)
+{
+	scene s;
+	pd_out r;
+	popts o = base;
+	const int ny[2] = {1, 1}, nx[2] = {9, 11};
+	const float lg[2] = {4.0f, 3.0f};
+
+	scene_init(&s, 2, ny, nx, lg);
+	o.nms = 15.0;
+	pd_run(&o, &s, &r);
+	ck_assert_float_eq(r.count, 1.0f);
+	expect_person(&r, 0, 1, 9, 4.0f);
+	expect_empty_from(&r, 1);
+}
+END_TEST
+
 /* The score threshold applies to the pose (mean of 17 part scores), not
  * only to the root: one confident nose on weak parts scores ~0.23. */
 START_TEST(test_threshold_drops_weak_pose)
@@ -688,6 +710,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_max_detections);
 	tcase_add_test(t, test_nms_radius_pixels);
 	tcase_add_test(t, test_threshold_drops_weak_pose);
+	tcase_add_test(t, test_soft_nms_rescores);
 	tcase_add_test(t, test_refusals);
 	tcase_add_test(t, test_options_not_a_map);
 	suite_add_tcase(s, t);
