@@ -241,7 +241,7 @@ static nn_status init_tensors(nn_graph *g, nn_err *err)
 }
 
 /* Names every op the engine lacks, so a user sees all of them at once:
- * "unsupported custom op PosenetDecoderOp (operator 37)". */
+ * "unsupported op SKIP_GRAM (operator 1), LSH_PROJECTION (operator 4)". */
 static void list_add(char *list, size_t cap, const char *name, int index)
 {
 	size_t k = strlen(list);

@@ -1,4 +1,4 @@
-/* cmd_predict.c - `liteserve predict MODEL.tflite --image IMG [--task T]
+/* cmd_predict.c - `liteserve predict MODEL.tflite --image IMG|--text TEXT [--task T]
  * [--labels F] [--top-k K] [--threshold S] [--max-results N] [--max-poses N]
  * [--threads N] [--output FILE.png [--overlay]]`.
  *
@@ -6,7 +6,8 @@
  * pool layer as a one-model pool (pool_model_open_file, one instance) and
  * the picture goes through pool_predict, so the JSON printed here is the
  * JSON the daemon answers: model, task, the adapter's result (predictions,
- * image) and latency_ms per stage.
+ * image) and latency_ms per stage.  --text sends TEXT as text/plain, the
+ * smart-reply input.
  *
  * Labels: --labels F, else labels.txt beside the model, else (repository
  * layout NAME/VERSION/model.tflite) NAME/labels.txt.  The model's name is
@@ -31,14 +32,15 @@
 
 static void predict_usage(FILE *f)
 {
-	fprintf(f, "usage: liteserve predict MODEL.tflite --image IMG [--task T] [--labels F] [--top-k K]\n"
+	fprintf(f, "usage: liteserve predict MODEL.tflite --image IMG|--text TEXT [--task T] [--labels F] [--top-k K]\n"
 		   "                         [--threshold S] [--max-results N] [--max-poses N] [--threads N]\n"
 		   "                         [--output FILE.png [--overlay]]\n"
 		   "Runs one JPEG/PNG picture through the model's task adapter and prints the JSON the\n"
 		   "server's task endpoint answers.  T: classification, detection, pose, segmentation\n"
 		   "(default: inferred from the model).  F: label file (default: labels.txt beside the\n"
 		   "model or in NAME/ for NAME/VERSION/model.tflite).  --output (segmentation): write\n"
-		   "the class mask as an 8-bit PNG to FILE (--overlay: the colour overlay instead).\n");
+		   "the class mask as an 8-bit PNG to FILE (--overlay: the colour overlay instead).\n"
+		   "--text (smart reply): the message, sent as text/plain.\n");
 }
 
 static uint8_t *read_file(const char *path, size_t *size)
@@ -124,7 +126,7 @@ static void model_name_and_labels(const char *path, char *name, size_t name_len,
 int cmd_predict(int argc, char **argv)
 {
 	const char *model_path = NULL, *image_path = NULL, *labels_arg = NULL, *task_arg = NULL;
-	const char *output_path = NULL;
+	const char *output_path = NULL, *text = NULL;
 	bool overlay = false;
 	char name[128], labels[4096];
 	pool_task_params params = {.top_k = 0, .threshold = -1.0f};
@@ -147,6 +149,8 @@ int cmd_predict(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--image") && i + 1 < argc) {
 			image_path = argv[++i];
+		} else if (!strcmp(argv[i], "--text") && i + 1 < argc) {
+			text = argv[++i];
 		} else if (!strcmp(argv[i], "--labels") && i + 1 < argc) {
 			labels_arg = argv[++i];
 		} else if (!strcmp(argv[i], "--task") && i + 1 < argc) {
@@ -199,7 +203,9 @@ int cmd_predict(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!model_path || !image_path) {
+	if (!model_path || !image_path == !text) {
+		if (model_path && image_path)
+			fprintf(stderr, "liteserve predict: give --image or --text, not both\n");
 		predict_usage(stderr);
 		return 2;
 	}
@@ -212,15 +218,22 @@ int cmd_predict(int argc, char **argv)
 	model_name_and_labels(model_path, name, sizeof(name), labels, sizeof(labels));
 	if (labels_arg)
 		snprintf(labels, sizeof(labels), "%s", labels_arg);
-	if (!(img = read_file(image_path, &img_len)))
+	if (text) {
+		img_len = strlen(text);
+		if (!(img = (uint8_t *)strdup(text))) {
+			fprintf(stderr, "liteserve predict: out of memory\n");
+			return 1;
+		}
+	} else if (!(img = read_file(image_path, &img_len))) {
 		return 1;
+	}
 	ps = pool_model_open_file(model_path, name, &cfg, labels[0] ? labels : NULL, &def, &m, &err);
 	if (ps != POOL_OK) {
 		fprintf(stderr, "liteserve predict: %s: %s\n", model_path, err.msg);
 		goto out;
 	}
 	t0 = pool_now_ms();
-	ps = pool_predict(m, img, img_len, NULL, &params, &result, &png, &png_len, &tm, &err);
+	ps = pool_predict(m, img, img_len, text ? "text/plain" : NULL, &params, &result, &png, &png_len, &tm, &err);
 	if (ps != POOL_OK) {
 		fprintf(stderr, "liteserve predict: %s\n", err.msg);
 		if (m->task == POOL_TASK_TENSOR && !task_arg)

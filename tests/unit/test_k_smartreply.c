@@ -620,6 +620,29 @@ START_TEST(test_http_endpoint)
 	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/smartreply_demo/predict", h_text, "\xff", 1, &r), 0);
 	ck_assert_msg(r.status == 400 && r.body && strstr(r.body, "UTF-8"), "%ld %s", r.status, r.body);
 	ls_resp_free(&r);
+
+	/* the same model through `liteserve predict --text` (labels from the repository layout) */
+	{
+		char cmd[2048], out[8192];
+		size_t got;
+		FILE *p;
+		json_t *j, *first;
+
+		snprintf(cmd, sizeof(cmd), "'%s' predict '%s/smartreply_demo/1/model.tflite' --text 'Hi!!' --top-k 1",
+			 ts_liteserve_bin(), s.dir);
+		p = popen(cmd, "r");
+		ck_assert(p);
+		got = fread(out, 1, sizeof(out) - 1, p);
+		out[got] = 0;
+		ck_assert_int_eq(pclose(p), 0);
+		j = json_loads(out, 0, NULL);
+		ck_assert_msg(j, "%s", out);
+		replies = json_object_get(j, "replies");
+		ck_assert_int_eq(json_array_size(replies), 1);
+		first = json_array_get(replies, 0);
+		ck_assert_str_eq(json_string_value(json_object_get(first, "text")), "Hello!");
+		json_decref(j);
+	}
 	ls_stop(&s);
 }
 END_TEST
