@@ -15,5 +15,7 @@
 /* Multiplier 1, 3x3 window, dilation 1, sh == sw in {1, 2}, any padding. */
 void depthwise_conv_2d_3x3_row_avx512(const dw_params *p, const float *in, const float *filter,
 				      const float *bias, float *out, int b, int oy);
+void depthwise_conv_2d_3x3_row_avx2(const dw_params *p, const float *in, const float *filter, const float *bias,
+				    float *out, int b, int oy);
 
 #endif

@@ -254,6 +254,7 @@ static void check_impl(const cv_case *c, const char *impl, const char *desc)
 			   : !dw1		     ? "ref"
 			   : nn_cpu_avx512() && dw3 ? "avx512-3x3"
 			   : nn_cpu_avx512()	     ? "avx512"
+			   : nn_cpu_avx2() && dw3   ? "avx2-3x3"
 			   : nn_cpu_avx2()	     ? "avx2"
 						     : "ref";
 
@@ -266,8 +267,8 @@ static void check_impl(const cv_case *c, const char *impl, const char *desc)
 		return;
 	case EXPECT_AVX2:
 		if (dw1 && nn_cpu_avx2())
-			ck_assert_msg(!strcmp(impl, "avx2"), "%s: chose %s under LITESERVE_CPU=avx2", desc,
-				      impl);
+			ck_assert_msg(!strcmp(impl, dw3 ? "avx2-3x3" : "avx2"),
+				      "%s: chose %s under LITESERVE_CPU=avx2", desc, impl);
 		if (c->op == OP_CONV)
 			ck_assert_msg(!strcmp(impl, fast), "%s: chose %s under LITESERVE_CPU=avx2, expected %s",
 				      desc, impl, fast);
