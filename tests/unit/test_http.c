@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1743,7 +1744,14 @@ START_TEST(test_config)
 		ck_assert_msg(strstr(line, "max-body-bytes=1000 "), "file value lost: %s", line);
 		ck_assert_msg(strstr(line, "max-pixels=6000 "), "env must beat the file: %s", line);
 		ck_assert_msg(strstr(line, "max-queue=11 "), "flag must beat env: %s", line);
-		ck_assert_msg(strstr(line, "instances=2 "), "default lost: %s", line);
+		{
+			/* throughput mode (the default): one single-threaded instance per usable core */
+			cpu_set_t set;
+			char want[64];
+			int cores = sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+			snprintf(want, sizeof(want), "mode=throughput instances=%d inference-threads=1 ", cores);
+			ck_assert_msg(strstr(line, want), "default lost (want '%s'): %s", want, line);
+		}
 	}
 	unsetenv("LITESERVE_MAX_PIXELS");
 	unsetenv("LITESERVE_MAX_QUEUE");
