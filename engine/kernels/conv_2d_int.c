@@ -77,6 +77,45 @@ void conv_rq_free(conv_rq *rq)
 	rq->blk = NULL;
 }
 
+/* The fused constants of conv_rq16 (conv_common.h).  The zero point goes
+ * into the rounding constant, zp * 2^s, only when no sum can leave int64:
+ * the product is below 2^62 in magnitude, so zp * 2^s must stay below
+ * about 2^61 - s <= 52 for |zp| <= 255. */
+static void rq_blocks_fused(conv_rq *rq, int np)
+{
+	int s_max = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			rq->zp_in = s_max <= 52;
+		for (int c = 0; c < np; c++) {
+			conv_rq_block *k = &rq->blk[c / 16];
+			int j = c % 16, sh = rq->shift[c];
+			int right = sh > 0 ? 0 : -sh;
+			int s = rq->single ? 31 - sh : 31 + right;
+			int64_t kk, nn = 0;
+
+			if (pass == 0) {
+				s_max = s > s_max ? s : s_max;
+				continue;
+			}
+			if (rq->single) {
+				kk = 1ll << (s - 1);
+			} else {
+				/* floor((p + 2^30) / 2^31) then the ties-away divide by 2^right,
+				 * floor((h + 2^(right-1) - [h < 0]) / 2^right), in one floor */
+				kk = (1ll << 30) + (right ? 1ll << (30 + right) : 0);
+				nn = right ? 1ll << 31 : 0;
+			}
+			if (rq->zp_in)
+				kk += (int64_t)rq->out_zp * (int64_t)(1ull << s);
+			(j % 2 ? k->k_o : k->k_e)[j / 2] = kk;
+			(j % 2 ? k->n_o : k->n_e)[j / 2] = nn;
+			(j % 2 ? k->s_o : k->s_e)[j / 2] = s;
+		}
+	}
+}
+
 /* The vector requantization's constants (conv_rq_block) of every channel. */
 static void rq_blocks(conv_rq *rq, int np)
 {
@@ -108,6 +147,7 @@ static void rq_blocks(conv_rq *rq, int np)
 		if (t < 32)
 			rq->t_ge_32 = false;
 	}
+	rq_blocks_fused(rq, np);
 }
 
 nn_status conv_rq_init(const nn_node *node, const nn_tensor *in, const nn_tensor *f, const nn_tensor *out,
@@ -167,9 +207,9 @@ nn_status conv_rq_init(const nn_node *node, const nn_tensor *in, const nn_tensor
 					   "channel %d: output multiplier %g is not representable", c, real);
 		rq->shift[c] = shift;
 	}
-	rq_blocks(rq, np);
 	rq->single = single;
 	rq->out_zp = (int32_t)out->quant->zero_point[0];
+	rq_blocks(rq, np);
 	if (!qm_dtype_range(out->type, &qmin, &qmax))
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "output type %s", nn_dtype_name(out->type));
 	if ((st = qm_activation_range(node, act, out_s, rq->out_zp, qmin, qmax, &rq->lo, &rq->hi, err)) != NN_OK)

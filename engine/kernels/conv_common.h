@@ -203,6 +203,11 @@ typedef struct conv_rq_block {
 	int32_t right[16];  /* double: max(-shift, 0) */
 	int32_t mask[16];   /* double: 2^right - 1 */
 	int32_t half[16];   /* double: mask >> 1 */
+	/* AVX-512 (conv_rq16), both roundings as one rounding shift of the
+	 * 64-bit product, zero point folded in when it cannot overflow (zp_in) */
+	int64_t k_e[8], k_o[8]; /* added to the product of even / odd channels */
+	int64_t n_e[8], n_o[8]; /* double: subtracted too when the product < -2^30 */
+	int64_t s_e[8], s_o[8]; /* then shifted right by this */
 } conv_rq_block;
 
 /* Requantization of one op's output channels. */
@@ -215,6 +220,7 @@ typedef struct conv_rq {
 	bool t_ge_32;	     /* single: every t = 31 - shift >= 32 (multipliers below 1/2) */
 	bool is_signed;	     /* int8 output, else uint8 */
 	bool clamp;	     /* [lo, hi] is narrower than the dtype's range */
+	bool zp_in;	     /* k_e / k_o include out_zp (see conv_rq16) */
 	int32_t out_zp;	     /* output zero point */
 	int32_t lo, hi;	     /* clamp of the fused activation, inside the dtype */
 } conv_rq;
@@ -373,52 +379,55 @@ void depthwise_conv_2d_int_row_vnni(const dw_qparams *q, const void *in, void *o
  *     bits kept (ruy casts the same way).  When every t >= 32, the high
  *     dwords of the 64-bit sums are floor(sum / 2^32), gathered with one
  *     shuffle, then an int32 shift by t - 32 finishes (floor of floor).
- *   double: x = acc << max(shift, 0) (wrapping), then gemmlowp's rounding
- *     doubling high multiply, which equals floor((2 x M + 2^31) / 2^32)
- *     (M >= 0, so its one saturating case cannot occur): the high dword of
- *     the unsigned product x * 2M + 2^31, less 2M where x < 0 (the unsigned
- *     product read x as x + 2^32).  Then the rounding divide by 2^right:
- *     x >> right, plus one when the remainder exceeds half (half + 1 for
- *     negative x), i.e. ties away from zero. */
+ *   double: x = acc << max(shift, 0) (wrapping), p = x * M (64 bits).
+ *     gemmlowp's rounding doubling high multiply is h = floor((p + 2^30) /
+ *     2^31) (M >= 0, so its one saturating case cannot occur), and its
+ *     rounding divide by 2^r (r = right >= 1), ties away from zero, is
+ *     floor((h + 2^(r-1) - [h < 0]) / 2^r).  Adding an integer inside a
+ *     floor commutes with dividing by 2^31 first, so both are one shift:
+ *     (p + 2^30 + 2^(30+r) - 2^31 [p < -2^30]) >> (31 + r)   (r = 0: the
+ *     first shift alone).  The AVX2 variant keeps the two steps.
+ * The zero point is added as zp * 2^shift inside the same sum when no sum
+ * can overflow (conv_rq.zp_in), which saves the int32 add. */
 #ifdef __AVX512F__
 #include <immintrin.h>
 
 static inline __m512i conv_rq16(const conv_rq *q, int c, __m512i acc)
 {
 	const conv_rq_block *k = &q->blk[c / 16];
-	const __m512i zero = _mm512_setzero_si512(), ones = _mm512_set1_epi32(-1);
 	__m512i v, pe, po;
 
 	if (q->single) {
 		pe = _mm512_mul_epi32(acc, _mm512_load_si512(k->m));
 		po = _mm512_mul_epi32(_mm512_shuffle_epi32(acc, _MM_PERM_CDAB), _mm512_load_si512(k->m_odd));
-		pe = _mm512_add_epi64(pe, _mm512_load_si512(k->rnd_e));
-		po = _mm512_add_epi64(po, _mm512_load_si512(k->rnd_o));
+		pe = _mm512_add_epi64(pe, _mm512_load_si512(k->k_e));
+		po = _mm512_add_epi64(po, _mm512_load_si512(k->k_o));
 		if (q->t_ge_32) {
 			v = _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB); /* high dwords */
 			v = _mm512_srav_epi32(v, _mm512_load_si512(k->t32));
 		} else {
-			pe = _mm512_srav_epi64(pe, _mm512_load_si512(k->t_e));
-			po = _mm512_srav_epi64(po, _mm512_load_si512(k->t_o));
+			pe = _mm512_srav_epi64(pe, _mm512_load_si512(k->s_e));
+			po = _mm512_srav_epi64(po, _mm512_load_si512(k->s_o));
 			v = _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB); /* low dwords */
 		}
 	} else {
-		const __m512i half31 = _mm512_set1_epi64(1ll << 31);
-		__m512i x = q->any_left ? _mm512_sllv_epi32(acc, _mm512_load_si512(k->left)) : acc, thr;
-		__mmask16 up;
-		pe = _mm512_add_epi64(_mm512_mul_epu32(x, _mm512_load_si512(k->m2)), half31);
-		po = _mm512_add_epi64(_mm512_mul_epu32(_mm512_shuffle_epi32(x, _MM_PERM_CDAB),
-						       _mm512_load_si512(k->m2_odd)),
-				      half31);
-		v = _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB); /* high dwords */
-		v = _mm512_mask_sub_epi32(v, _mm512_cmplt_epi32_mask(x, zero), v, _mm512_load_si512(k->m2));
-		thr = _mm512_load_si512(k->half);
-		thr = _mm512_mask_sub_epi32(thr, _mm512_cmplt_epi32_mask(v, zero), thr, ones);
-		up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(v, _mm512_load_si512(k->mask)), thr);
-		v = _mm512_srav_epi32(v, _mm512_load_si512(k->right));
-		v = _mm512_mask_sub_epi32(v, up, v, ones);
+		const __m512i neg = _mm512_set1_epi64(-(1ll << 30));
+		__m512i x = q->any_left ? _mm512_sllv_epi32(acc, _mm512_load_si512(k->left)) : acc;
+		__mmask8 ne, no;
+		pe = _mm512_mul_epi32(x, _mm512_load_si512(k->m));
+		po = _mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_CDAB), _mm512_load_si512(k->m_odd));
+		ne = _mm512_cmplt_epi64_mask(pe, neg);
+		no = _mm512_cmplt_epi64_mask(po, neg);
+		pe = _mm512_add_epi64(pe, _mm512_load_si512(k->k_e));
+		po = _mm512_add_epi64(po, _mm512_load_si512(k->k_o));
+		pe = _mm512_mask_sub_epi64(pe, ne, pe, _mm512_load_si512(k->n_e));
+		po = _mm512_mask_sub_epi64(po, no, po, _mm512_load_si512(k->n_o));
+		pe = _mm512_srav_epi64(pe, _mm512_load_si512(k->s_e));
+		po = _mm512_srav_epi64(po, _mm512_load_si512(k->s_o));
+		v = _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB); /* low dwords */
 	}
-	v = _mm512_add_epi32(v, _mm512_set1_epi32(q->out_zp));
+	if (!q->zp_in)
+		v = _mm512_add_epi32(v, _mm512_set1_epi32(q->out_zp));
 	if (!q->clamp) /* the saturating narrowing of conv_rq16_store clamps */
 		return v;
 	v = _mm512_max_epi32(v, _mm512_set1_epi32(q->lo));

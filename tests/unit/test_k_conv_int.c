@@ -156,7 +156,8 @@ typedef struct qcase {
 	bool bias;
 	bool per_channel; /* int8: one filter scale per output channel */
 	bool wide_w;	  /* weights over the whole range (uint8: needs row sums in VNNI) */
-	bool big_mult;	  /* real multiplier above 1 (left shifts) */
+	int big_mult;	  /* 1: real multiplier above 1 (left shifts); 2: below 2^-22 (AVX-512 adds the output
+			   * zero point apart from the rounding constant) */
 	int32_t xz, wz, yz;
 	int threads;
 	uint32_t seed;
@@ -266,8 +267,10 @@ static void q_make(const qcase *c, qdata *d)
 	d->in_s = ts_randf(&rng, 0.005f, 0.05f);
 	for (int i = 0; i < nscales; i++)
 		d->w_s[i] = ts_randf(&rng, 0.002f, 0.02f);
-	if (c->big_mult) /* multiplier in (1.1, 4): left shifts */
+	if (c->big_mult == 1) /* multiplier in (1.1, 4): left shifts */
 		d->out_s = d->in_s * d->w_s[0] * ts_randf(&rng, 0.25f, 0.9f);
+	else if (c->big_mult == 2) /* 2^-28 .. 2^-23: outputs of a few codes from the largest sums */
+		d->out_s = d->in_s * d->w_s[0] * (float)(1 << (23 + ts_rand(&rng) % 5)) * ts_randf(&rng, 1.0f, 1.9f);
 	else /* outputs spread over a few dozen codes */
 		d->out_s = d->in_s * d->w_s[0] * sqrtf((float)d->depth) * 120.0f * ts_randf(&rng, 0.5f, 2.0f);
 	for (int o = 0; o < c->oc; o++) {
@@ -535,7 +538,7 @@ static qcase q_random(uint32_t *rng, int op, nn_dtype t, int i)
 		c.bias = ts_rand(rng) % 4 != 0;
 		c.per_channel = t == NN_I8 && ts_rand(rng) % 4 != 0;
 		c.wide_w = ts_rand(rng) % 2;
-		c.big_mult = ts_rand(rng) % 8 == 0;
+		c.big_mult = ts_rand(rng) % 8 == 0 ? 1 : ts_rand(rng) % 6 == 0 ? 2 : 0;
 		c.xz = pick_zp(rng, t);
 		c.yz = pick_zp(rng, t);
 		/* int8 filters are symmetric, except per-tensor FULLY_CONNECTED weights */
