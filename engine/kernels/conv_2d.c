@@ -231,6 +231,19 @@ static conv_split conv_f32_split(int rows, int depth, int n_panels, int mr, long
 	if (s.tile > rows)
 		s.tile = rows;
 	s.n_tiles = (rows + s.tile - 1) / s.tile;
+	/* The same number of tiles, as even as whole register blocks allow:
+	 * 196 pixels (14x14) as 108 + 88 rather than 120 + 76, 784 as
+	 * 4 x 168 + 112 rather than 4 x 192 + 16, so that threads taking
+	 * contiguous runs of tasks get similar work. */
+	if (s.n_tiles > 1) {
+		int even = (rows + s.n_tiles - 1) / s.n_tiles;
+
+		even = (even + mr - 1) / mr * mr;
+		if (even < s.tile) {
+			s.tile = even;
+			s.n_tiles = (rows + s.tile - 1) / s.tile;
+		}
+	}
 	s.chunk = n_panels;
 	s.n_chunks = 1;
 	if (s.n_tiles < CONV_SPLIT_MIN_TASKS && n_panels > 1 && macs >= CONV_F32_SMALL_MACS) {
