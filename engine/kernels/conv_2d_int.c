@@ -44,6 +44,7 @@ typedef enum cq_variant {
 #define CQ_TILE_BYTES (256u << 10) /* im2col tile per thread: stays in L2 */
 #define CQ_TILE_MAX 240		   /* pixels per task (a multiple of the kernels' 6 and 4 rows) */
 #define CQ_TILE_MIN 12
+#define CQ_MIN_TILES 4 /* row tiles of a layer without column chunks, if it has the pixels */
 #define CQ_SLACK 16 /* bytes an im2col row may write past its end */
 
 struct conv_int {
@@ -572,6 +573,14 @@ nn_status conv_2d_int_prepare(nn_graph *g, nn_node *node, conv_int **out, nn_err
 		row = (size_t)q->gemm.kp * (isa == CONV_QG_AVX2 ? 3 : 1);
 		tile = (int)(CQ_TILE_BYTES / row);
 		tile = tile > CQ_TILE_MAX ? CQ_TILE_MAX : tile < CQ_TILE_MIN ? CQ_TILE_MIN : tile / 12 * 12;
+		/* A layer too narrow for column chunks (14x14 pixels to 64 channels)
+		 * would be one task: cut its pixels into CQ_MIN_TILES instead. */
+		if (q->g.oc < 2 * CONV_SPLIT_MIN_CHUNK) {
+			int pixels = q->g.n * q->g.oh * q->g.ow;
+			int even = ((pixels + CQ_MIN_TILES - 1) / CQ_MIN_TILES + 11) / 12 * 12;
+			if (even < tile)
+				tile = even < CQ_TILE_MIN ? CQ_TILE_MIN : even;
+		}
 		q->split = conv_split_make(q->g.n * q->g.oh * q->g.ow, q->g.oc, tile);
 		node->scratch_bytes = conv_qgemm_work_bytes(&q->gemm, q->split.tile);
 		if (!cq_direct(q))
