@@ -29,7 +29,8 @@
  * where eval tiles the repeated row tile_rows times, and one call then
  * covers tile_rows rows.  The elements computed are the same.
  * Work is split into flat ranges of the output of BC_TASK_ELEMS elements
- * when the output has more than BC_PARALLEL_MIN elements; ranges depend on
+ * when the output has more than BC_PARALLEL_MIN elements (8-bit binary ops:
+ * BC_PARALLEL_MIN_8, ranges of equal size); ranges depend on
  * the shape only, and every element is computed the same way in any range,
  * so the thread count never changes a result.
  * Quantized (uint8/int8) variants pass their own parameter struct through
@@ -51,6 +52,8 @@
 #define BC_BLOCK 16		    /* elements per fixed-size block of an inner loop */
 #define BC_PARALLEL_MIN (64 * 1024) /* outputs up to this many elements run on one thread */
 #define BC_TASK_ELEMS (32 * 1024)   /* elements per task above it (a multiple of BC_BLOCK) */
+#define BC_PARALLEL_MIN_8 (16 * 1024) /* the same for 8-bit binary ops (bc_binary_tasks) */
+#define BC_TASK_ELEMS_8 (16 * 1024)     /* at most about this many elements per 8-bit task */
 #define BC_TILE_MIN 32		    /* VV runs shorter than this are tiled (see DESIGN) */
 #define BC_TILE_ELEMS 512	    /* about this many elements per tiled call */
 

@@ -506,6 +506,28 @@ START_TEST(test_binary_threads)
 		free(bc1);
 		free(bc4);
 	}
+	/* 8-bit outputs split from 16K elements on, into even ranges that start
+	 * inside rows: an odd total (21437 = 13 * 17 * 97) and short rows */
+	{
+		const int32_t mid[4] = {1, 13, 17, 97}, mrow[1] = {97}, tall[4] = {1, 1, 2731, 9}, trow[1] = {9};
+		for (int c = 0; c < 3; c++) {
+			int code = c == 0 ? OP_ADD : c == 1 ? OP_SUB : OP_MUL;
+			qparam out = code == OP_MUL ? (qparam){40.0f, 3} : qo;
+			uint8_t *r[6] = {
+			    qbinary_case(code, NN_I8, ACT_RELU6, 4, mid, qa, 4, mid, qb, false, out, 1, 11),
+			    qbinary_case(code, NN_I8, ACT_RELU6, 4, mid, qa, 4, mid, qb, false, out, 2, 11),
+			    qbinary_case(code, NN_U8, ACT_NONE, 4, mid, qa, 1, mrow, qb, true, out, 1, 12),
+			    qbinary_case(code, NN_U8, ACT_NONE, 4, mid, qa, 1, mrow, qb, true, out, 2, 12),
+			    qbinary_case(code, NN_I8, ACT_NONE, 4, tall, qa, 1, trow, qb, false, out, 1, 13),
+			    qbinary_case(code, NN_I8, ACT_NONE, 4, tall, qa, 1, trow, qb, false, out, 3, 13),
+			};
+			ck_assert(memcmp(r[0], r[1], count_of(4, mid)) == 0);
+			ck_assert(memcmp(r[2], r[3], count_of(4, mid)) == 0);
+			ck_assert(memcmp(r[4], r[5], count_of(4, tall)) == 0);
+			for (int i = 0; i < 6; i++)
+				free(r[i]);
+		}
+	}
 }
 END_TEST
 
