@@ -51,6 +51,9 @@ typedef struct conv_f32_block {
 	float lo, hi;
 	float *out;
 	size_t ldo;
+	/* NULL, or A(r, k) = a[r * lda + koff[k]]: an im2col patch read in
+	 * place from the input (AVX-512 only; see conv_2d.c) */
+	const int *koff;
 } conv_f32_block;
 
 /* One per ISA file; p->nr must be that file's NR. */

@@ -10,6 +10,9 @@
  * blocks: rows < 12 use the same body with fewer rows (one copy per count,
  * all inlined from one template); the last panel's missing channels are
  * zeros in the packing and are masked off at the store and bias load.
+ * With b->koff set, A is not a matrix in memory but read through the
+ * offsets (conv_2d_f32.h): the same loop, the row pointer moved by
+ * koff[k] instead of k.
  */
 #include <immintrin.h>
 
@@ -19,7 +22,8 @@
 #define NR CONV_F32_NR_AVX512
 
 static inline __attribute__((always_inline)) void block(const int mr, const float *a, size_t lda,
-							const float *w, int depth, const float *bias,
+							const int *koff, const float *w, int depth,
+							const float *bias,
 							__mmask16 m0, __mmask16 m1, bool clamp, __m512 lo,
 							__m512 hi, float *out, size_t ldo)
 {
@@ -31,10 +35,12 @@ static inline __attribute__((always_inline)) void block(const int mr, const floa
 	for (int k = 0; k < depth; k++) {
 		__m512 b0 = _mm512_load_ps(w), b1 = _mm512_load_ps(w + 16);
 
+		const float *ak = koff ? a + koff[k] : a + k;
+
 		w += NR;
 #pragma GCC unroll 12
 		for (int r = 0; r < mr; r++) {
-			__m512 x = _mm512_set1_ps(a[(size_t)r * lda + k]);
+			__m512 x = _mm512_set1_ps(ak[(size_t)r * lda]);
 			acc0[r] = _mm512_fmadd_ps(x, b0, acc0[r]);
 			acc1[r] = _mm512_fmadd_ps(x, b1, acc1[r]);
 		}
@@ -62,9 +68,10 @@ static inline __attribute__((always_inline)) void block(const int mr, const floa
  * registers. */
 #define BLOCK_CASE(n)                                                                                   \
 	case n:                                                                                         \
-		block(n, a, lda, w, depth, bias, m0, m1, clamp, lo, hi, out, ldo);                      \
+		block(n, a, lda, KOFF, w, depth, bias, m0, m1, clamp, lo, hi, out, ldo);                \
 		break;
 
+#define KOFF NULL
 static void rows_block(int mr, const float *a, size_t lda, const float *w, int depth, const float *bias,
 		       __mmask16 m0, __mmask16 m1, bool clamp, __m512 lo, __m512 hi, float *out, size_t ldo)
 {
@@ -85,6 +92,32 @@ static void rows_block(int mr, const float *a, size_t lda, const float *w, int d
 		break;
 	}
 }
+#undef KOFF
+
+/* The same blocks with A(r, k) at a[r * lda + koff[k]]. */
+#define KOFF koff
+static void rows_block_koff(int mr, const float *a, size_t lda, const int *koff, const float *w, int depth,
+			    const float *bias, __mmask16 m0, __mmask16 m1, bool clamp, __m512 lo, __m512 hi,
+			    float *out, size_t ldo)
+{
+	switch (mr) {
+		BLOCK_CASE(1)
+		BLOCK_CASE(2)
+		BLOCK_CASE(3)
+		BLOCK_CASE(4)
+		BLOCK_CASE(5)
+		BLOCK_CASE(6)
+		BLOCK_CASE(7)
+		BLOCK_CASE(8)
+		BLOCK_CASE(9)
+		BLOCK_CASE(10)
+		BLOCK_CASE(11)
+		BLOCK_CASE(12)
+	default:
+		break;
+	}
+}
+#undef KOFF
 
 void conv_f32_gemm_avx512(const conv_f32_panels *p, const conv_f32_block *b)
 {
@@ -99,8 +132,12 @@ void conv_f32_gemm_avx512(const conv_f32_panels *p, const conv_f32_block *b)
 
 		for (int r = 0; r < b->rows; r += MR) {
 			int mr = b->rows - r < MR ? b->rows - r : MR;
-			rows_block(mr, b->a + (size_t)r * b->lda, b->lda, w, p->depth, bias, m0, m1, b->clamp, lo,
-				   hi, b->out + (size_t)r * b->ldo + c0, b->ldo);
+			if (b->koff)
+				rows_block_koff(mr, b->a + (size_t)r * b->lda, b->lda, b->koff, w, p->depth, bias,
+						m0, m1, b->clamp, lo, hi, b->out + (size_t)r * b->ldo + c0, b->ldo);
+			else
+				rows_block(mr, b->a + (size_t)r * b->lda, b->lda, w, p->depth, bias, m0, m1,
+					   b->clamp, lo, hi, b->out + (size_t)r * b->ldo + c0, b->ldo);
 		}
 	}
 }

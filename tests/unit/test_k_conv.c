@@ -485,6 +485,11 @@ static void cv_fixed(void)
 	static const cv_case cases[] = {
 	    /* mobilenet stem: 3x3 stride 2 SAME, 3 channels, RELU6 */
 	    {OP_CONV, 1, 32, 32, 3, 16, 3, 3, 2, 2, 1, 1, SAME, 3, true, false, 2},
+	    /* stems read in place (AVX-512, few input channels): batch 2 with
+	     * tiles across images, a dilated 5x5 VALID, a 1-channel 7x3 */
+	    {OP_CONV, 2, 37, 35, 3, 32, 3, 3, 2, 2, 1, 1, SAME, 3, true, false, 2},
+	    {OP_CONV, 1, 23, 26, 3, 20, 5, 5, 1, 2, 2, 1, VALID, 1, false, false, 1},
+	    {OP_CONV, 1, 19, 40, 1, 8, 7, 3, 2, 1, 1, 3, SAME, 0, true, false, 2},
 	    /* 1x1 stride 1 over many pixels: blas-1x1, several tiles */
 	    {OP_CONV, 2, 20, 17, 24, 40, 1, 1, 1, 1, 1, 1, SAME, 1, true, false, 2},
 	    /* 1x1 on a 3x3 map, many channels: output-channel chunks */
