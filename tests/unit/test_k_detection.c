@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "flexbuf.h"
+#include "flexbuf_writer.h"
 #include "testutil.h"
 #include "tflite_builder.h"
 
@@ -84,62 +85,6 @@ START_TEST(test_golden)
 }
 END_TEST
 
-/* --- a FlexBuffers map writer for tests ---------------------------------- */
-
-typedef struct fopt {
-	const char *key; /* NULL ends the list; keys must be given sorted */
-	char kind;       /* 'i' int, 'f' float, 'b' bool */
-	double v;
-} fopt;
-
-/* Map of 4-byte values with 4-byte key slots; returns malloc'd bytes. */
-static uint8_t *flex_map(const fopt *o, size_t *size)
-{
-	size_t n = 0, kbytes = 0;
-	while (o[n].key)
-		kbytes += strlen(o[n++].key) + 1;
-	size_t cap = kbytes + 4 + 4 * n + 12 + 5 * n + 8 + 8;
-	uint8_t *b = calloc(1, cap);
-	size_t p = 0, kpos[32];
-	for (size_t i = 0; i < n; i++) {
-		kpos[i] = p;
-		memcpy(b + p, o[i].key, strlen(o[i].key) + 1);
-		p += strlen(o[i].key) + 1;
-	}
-	p = (p + 3) & ~(size_t)3;
-	uint32_t u = (uint32_t)n;
-	memcpy(b + p, &u, 4); /* keys vector length */
-	size_t keys = p + 4;
-	for (size_t i = 0; i < n; i++) {
-		u = (uint32_t)(keys + 4 * i - kpos[i]);
-		memcpy(b + keys + 4 * i, &u, 4);
-	}
-	size_t m = keys + 4 * n + 12;
-	u = (uint32_t)(m - 12 - keys);
-	memcpy(b + m - 12, &u, 4);
-	u = 4;
-	memcpy(b + m - 8, &u, 4);
-	u = (uint32_t)n;
-	memcpy(b + m - 4, &u, 4);
-	for (size_t i = 0; i < n; i++) {
-		if (o[i].kind == 'f') {
-			float f = (float)o[i].v;
-			memcpy(b + m + 4 * i, &f, 4);
-			b[m + 4 * n + i] = FX_FLOAT << 2 | 2;
-		} else {
-			int32_t v = (int32_t)o[i].v;
-			memcpy(b + m + 4 * i, &v, 4);
-			b[m + 4 * n + i] = (uint8_t)((o[i].kind == 'b' ? FX_BOOL : FX_INT) << 2 | 2);
-		}
-	}
-	size_t r = m + 5 * n;
-	b[r] = (uint8_t)(r - m);
-	b[r + 1] = FX_MAP << 2 | 2;
-	b[r + 2] = 1;
-	*size = r + 3;
-	return b;
-}
-
 /* Standard options with overrides; keys sorted as FlexBuffers requires. */
 typedef struct dopts {
 	int max_det, max_cls, num_classes, dpc; /* dpc 0 = absent */
@@ -150,7 +95,7 @@ typedef struct dopts {
 
 static uint8_t *det_options(const dopts *d, size_t *size)
 {
-	fopt all[] = {
+	ts_flex_opt all[] = {
 		{"detections_per_class", 'i', d->dpc},
 		{"h_scale", 'f', 5},
 		{"max_classes_per_detection", 'i', d->max_cls},
@@ -163,7 +108,7 @@ static uint8_t *det_options(const dopts *d, size_t *size)
 		{"x_scale", 'f', 10},
 		{"y_scale", 'f', 10},
 	};
-	fopt o[16];
+	ts_flex_opt o[16];
 	int n = 0;
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (!strcmp(all[i].key, "detections_per_class") && d->dpc == 0)
@@ -175,7 +120,7 @@ static uint8_t *det_options(const dopts *d, size_t *size)
 		o[n++] = all[i];
 	}
 	o[n].key = NULL;
-	return flex_map(o, size);
+	return ts_flex_map(o, size);
 }
 
 /* One-op model: box encodings [1,N,4] and scores [1,N,C] are inputs, the

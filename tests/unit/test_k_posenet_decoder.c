@@ -25,62 +25,9 @@
 #include "pose_decode.h"
 #include "repository.h"
 #include "task.h"
+#include "flexbuf_writer.h"
 #include "testutil.h"
 #include "tflite_builder.h"
-
-/* --- a FlexBuffers map of 4-byte scalars (keys sorted by the caller) ------ */
-
-typedef struct fopt {
-	const char *key; /* NULL ends the list */
-	char kind;	 /* 'i' int, 'f' float, 'b' bool */
-	double v;
-} fopt;
-
-static uint8_t *flex_map(const fopt *o, size_t *size)
-{
-	size_t n = 0, kbytes = 0, p = 0, kpos[16];
-	while (o[n].key)
-		kbytes += strlen(o[n++].key) + 1;
-	uint8_t *b = calloc(1, kbytes + 4 + 4 * n + 12 + 5 * n + 16);
-	uint32_t u;
-	ck_assert_ptr_nonnull(b);
-	for (size_t i = 0; i < n; i++) {
-		kpos[i] = p;
-		memcpy(b + p, o[i].key, strlen(o[i].key) + 1);
-		p += strlen(o[i].key) + 1;
-	}
-	p = (p + 3) & ~(size_t)3;
-	u = (uint32_t)n;
-	memcpy(b + p, &u, 4);
-	size_t keys = p + 4, m = keys + 4 * n + 12;
-	for (size_t i = 0; i < n; i++) {
-		u = (uint32_t)(keys + 4 * i - kpos[i]); /* offsets count backwards */
-		memcpy(b + keys + 4 * i, &u, 4);
-	}
-	u = (uint32_t)(m - 12 - keys);
-	memcpy(b + m - 12, &u, 4);
-	u = 4;
-	memcpy(b + m - 8, &u, 4);
-	u = (uint32_t)n;
-	memcpy(b + m - 4, &u, 4);
-	for (size_t i = 0; i < n; i++) {
-		if (o[i].kind == 'f') {
-			float f = (float)o[i].v;
-			memcpy(b + m + 4 * i, &f, 4);
-			b[m + 4 * n + i] = FX_FLOAT << 2 | 2;
-		} else {
-			int32_t v = (int32_t)o[i].v;
-			memcpy(b + m + 4 * i, &v, 4);
-			b[m + 4 * n + i] = (uint8_t)((o[i].kind == 'b' ? FX_BOOL : FX_INT) << 2 | 2);
-		}
-	}
-	size_t r = m + 5 * n;
-	b[r] = (uint8_t)(r - m);
-	b[r + 1] = FX_MAP << 2 | 2;
-	b[r + 2] = 1;
-	*size = r + 3;
-	return b;
-}
 
 /* --- the synthetic scene --------------------------------------------------- */
 
@@ -131,18 +78,18 @@ static void scene_init(scene *s, int n_noses, const int *ny, const int *nx, cons
 
 static uint8_t *pd_options(const popts *o, size_t *size)
 {
-	fopt all[] = {
+	ts_flex_opt all[] = {
 	    {"_output_quantized", 'b', 1}, {"max_detections", 'i', o->max_det},
 	    {"nms_radius", 'f', o->nms},   {"score_threshold", 'f', o->thr},
 	    {"stride", 'i', o->stride},
 	};
-	fopt f[8];
+	ts_flex_opt f[8];
 	int n = 0;
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!o->drop || strcmp(all[i].key, o->drop))
 			f[n++] = all[i];
 	f[n].key = NULL;
-	return flex_map(f, size);
+	return ts_flex_map(f, size);
 }
 
 /* Quantization that holds every value of the scene exactly. */
