@@ -428,26 +428,20 @@ static inline __m512i conv_rq16(const conv_rq *q, int c, __m512i acc)
 	}
 	if (!q->zp_in)
 		v = _mm512_add_epi32(v, _mm512_set1_epi32(q->out_zp));
-	if (!q->clamp) /* the saturating narrowing of conv_rq16_store clamps */
-		return v;
+	/* both bounds always: the saturating narrowing stores (vpmovsdb,
+	 * vpmovusdb to memory) are slower here than a max, a min and vpmovdb */
 	v = _mm512_max_epi32(v, _mm512_set1_epi32(q->lo));
-	return _mm512_min_epi32(v, _mm512_set1_epi32(q->hi));
+	v = _mm512_min_epi32(v, _mm512_set1_epi32(q->hi));
+	return v;
 }
 
 /* Requantizes channels [c, c + 16) and stores the lanes of m as bytes.
- * Without a fused clamp, the dtype's range is the clamp and a saturating
- * narrowing (vpmovsdb; vpmovusdb after max(v, 0), as it reads unsigned
- * lanes) applies it. */
+ * The lanes are already inside [lo, hi] (see conv_rq16): vpmovdb. */
 static inline void conv_rq16_store(const conv_rq *q, int c, __m512i acc, void *out, __mmask16 m)
 {
 	__m512i v = conv_rq16(q, c, acc);
 
-	if (q->clamp)
-		_mm512_mask_cvtepi32_storeu_epi8(out, m, v);
-	else if (q->is_signed)
-		_mm512_mask_cvtsepi32_storeu_epi8(out, m, v);
-	else
-		_mm512_mask_cvtusepi32_storeu_epi8(out, m, _mm512_max_epi32(v, _mm512_setzero_si512()));
+	_mm512_mask_cvtepi32_storeu_epi8(out, m, v);
 }
 #endif
 
