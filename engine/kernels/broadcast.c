@@ -457,6 +457,11 @@ void bc_qadd_choose(nn_node *node, bc_binary *d, nn_dtype t)
 {
 	const bool fast = nn_cpu_avx2() && !nn_force_reference();
 
+	if (fast && nn_cpu_avx512()) {
+		bc_binary_choose(d, bc_qadd_loops_avx512(t));
+		node->impl = "avx512";
+		return;
+	}
 	bc_binary_choose(d, fast ? bc_qadd_loops_avx2(t) : bc_qadd_loops(t));
 	node->impl = fast ? "avx2" : "ref";
 }

@@ -36,7 +36,8 @@
  * Quantized (uint8/int8) variants pass their own parameter struct through
  * the `params` pointer of the inner loops: ADD and SUB share TFLite's
  * general 8-bit addition (bc_qadd, below), MUL has bc_qmul, both with
- * AVX2 loops beside the plain C ones (broadcast_avx2.c); LOGISTIC's 8-bit
+ * AVX2 loops beside the plain C ones (broadcast_avx2.c; ADD/SUB also
+ * AVX-512, broadcast_avx512.c); LOGISTIC's 8-bit
  * path is a 256-entry lookup table (bc_lut_*).
  */
 #ifndef LITESERVE_ENGINE_KERNELS_BROADCAST_H
@@ -144,9 +145,10 @@ void bc_qadd_tables(bc_qadd *p, nn_dtype t);
  * params is the bc_qadd. */
 const bc_loops *bc_qadd_loops(nn_dtype t);
 const bc_loops *bc_qadd_loops_avx2(nn_dtype t);
+const bc_loops *bc_qadd_loops_avx512(nn_dtype t); /* broadcast_avx512.c, same bytes */
 
-/* Chooses the quantized ADD/SUB loops for the node: AVX2 when the CPU has
- * it and references are not forced; sets node->impl. */
+/* Chooses the quantized ADD/SUB loops for the node: AVX-512, else AVX2,
+ * when the CPU has it and references are not forced; sets node->impl. */
 void bc_qadd_choose(nn_node *node, bc_binary *d, nn_dtype t);
 
 /* TFLite's 8-bit MUL, the same in its optimized and reference kernels:

@@ -531,7 +531,7 @@ START_TEST(test_binary_threads)
 }
 END_TEST
 
-/* The AVX2 loops of ADD/SUB against the plain C ones, directly: random
+/* The AVX2 and AVX-512 loops of ADD/SUB against the plain C ones, directly: random
  * lengths (tails included), all three kinds of run, random multipliers
  * (from scale ratios down to 1e-6, as MoveNet's), zero points and clamps. */
 START_TEST(test_qadd_avx2_matches_reference)
@@ -577,12 +577,15 @@ START_TEST(test_qadd_avx2_matches_reference)
 			memset(a, iter % 2 ? 0x80 : 0x00, n / 2);
 			memset(b + n / 2, iter % 2 ? 0x7f : 0xff, n - n / 2);
 		}
-		for (int kind = 0; kind < 3; kind++) {
-			const bc_binary_fn fr = kind == 0 ? ref->vv : kind == 1 ? ref->sv : ref->vs;
-			const bc_binary_fn ff = kind == 0 ? fast->vv : kind == 1 ? fast->sv : fast->vs;
+		for (int kind = 0; kind < 6; kind++) { /* 3..5: the AVX-512 loops, where the CPU has them */
+			const bc_loops *fl = kind < 3 ? fast : bc_qadd_loops_avx512(t);
+			const bc_binary_fn fr = kind % 3 == 0 ? ref->vv : kind % 3 == 1 ? ref->sv : ref->vs;
+			const bc_binary_fn ff = kind % 3 == 0 ? fl->vv : kind % 3 == 1 ? fl->sv : fl->vs;
 
-			snprintf(what, sizeof(what), "qadd avx2 %s iter %d kind %d n %zu", nn_dtype_name(t),
-				 iter, kind, n);
+			if (kind >= 3 && !nn_cpu_avx512())
+				break;
+			snprintf(what, sizeof(what), "qadd %s %s iter %d kind %d n %zu", kind < 3 ? "avx2" : "avx512",
+				 nn_dtype_name(t), iter, kind % 3, n);
 			memset(want, 0xAA, sizeof(want));
 			memset(got, 0xAA, sizeof(got));
 			fr(a, b, want, n, &p);
