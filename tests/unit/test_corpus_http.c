@@ -21,10 +21,13 @@
  * a real picture with 200: an error path that corrupts state shows up on
  * the next request, not on its own.
  */
-#define _GNU_SOURCE /* nftw, PR_SET_PDEATHSIG (live_server.h) */
-#include "live_server.h"
-
 #include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "live_server.h"
 
 #define CORPUS_MAX_BODY 1000000
 

@@ -14,7 +14,15 @@
  * client connects from 127.0.0.1 and the normal one from 127.0.0.2 (Linux
  * routes all of 127/8 to lo), which is how two hosts look to the server.
  */
-#define _GNU_SOURCE /* nftw, PR_SET_PDEATHSIG (live_server.h) */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "live_server.h"
 
 #include <arpa/inet.h>
@@ -37,18 +45,6 @@
 #define SLOW_MODEL "style_transfer_f16_384" /* ~140 ms per inference here */
 
 static const char *const H_JPEG[] = {"Content-Type: image/jpeg", NULL};
-
-static uint8_t *shared_bytes(const char *rel, size_t *n)
-{
-	const char *p = ts_require_shared(rel);
-	uint8_t *b;
-
-	if (!p)
-		return NULL;
-	b = ts_read_file(p, n);
-	ck_assert_msg(b != NULL, "cannot read %s", p);
-	return b;
-}
 
 /* ---- reload and unload under load ---------------------------------------- */
 
@@ -101,7 +97,7 @@ START_TEST(test_reload_unload_under_load)
 	enum { N_SERVED = 3, ROUNDS = 12 / FAULTS_SCALE };
 	ls_server s;
 	size_t jn = 0;
-	uint8_t *jpg = shared_bytes("images/cat_720p.jpg", &jn);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);
 	atomic_bool stop = false;
 	hammer h[N_SERVED + 1];
 	pthread_t th[N_SERVED + 1];
@@ -194,18 +190,34 @@ static int in_flight(const ls_server *s)
 	return n - 1; /* the scrape counts itself */
 }
 
+/* A KServe binary request for SLOW_MODEL: the JSON header, then zeroed
+ * tensors (1x384x384x3 and 1x1x1x100 FP32).  *len gets its size, hv its
+ * Inference-Header-Content-Length header. */
+static uint8_t *slow_request(size_t *len, char *hv, size_t hvlen)
+{
+	const char *hj =
+	    "{\"inputs\":[{\"name\":\"content_image\",\"shape\":[1,384,384,3],\"datatype\":\"FP32\","
+	    "\"parameters\":{\"binary_data_size\":1769472}},{\"name\":\"mobilenet_conv/Conv/BiasAdd\","
+	    "\"shape\":[1,1,1,100],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":400}}]}";
+	size_t hl = strlen(hj);
+	uint8_t *body;
+
+	*len = hl + 1769472 + 400;
+	body = calloc(1, *len);
+	memcpy(body, hj, hl);
+	snprintf(hv, hvlen, "Inference-Header-Content-Length: %zu", hl);
+	return body;
+}
+
 START_TEST(test_sigterm_drains_under_load)
 {
 	/* one instance: the requests queue, so SIGTERM finds most of them waiting */
 	static const char *const args[] = {"--threads", "8", "--instances", "1", "--inference-threads", "1",
 					   "--drain-timeout", "60", NULL};
 	enum { N = 6 / FAULTS_SCALE };
-	const char *hj = "{\"inputs\":[{\"name\":\"content_image\",\"shape\":[1,384,384,3],\"datatype\":\"FP32\","
-			 "\"parameters\":{\"binary_data_size\":1769472}},{\"name\":\"mobilenet_conv/Conv/BiasAdd\","
-			 "\"shape\":[1,1,1,100],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":400}}]}";
 	char hv[96];
 	const char *hdrs[] = {"Content-Type: application/octet-stream", hv, NULL};
-	size_t hl = strlen(hj), len = hl + 1769472 + 400;
+	size_t len;
 	uint8_t *body;
 	slow_job jobs[N];
 	pthread_t th[N];
@@ -218,9 +230,7 @@ START_TEST(test_sigterm_drains_under_load)
 		ls_repo_remove(&s);
 		return;
 	}
-	body = calloc(1, len);
-	memcpy(body, hj, hl);
-	snprintf(hv, sizeof(hv), "Inference-Header-Content-Length: %zu", hl);
+	body = slow_request(&len, hv, sizeof(hv));
 	ls_start(&s, args, true);
 	for (int i = 0; i < N; i++) {
 		jobs[i] = (slow_job){.s = &s, .body = body, .len = len, .hdrs = hdrs};
@@ -259,10 +269,7 @@ END_TEST
 START_TEST(test_client_gone_then_sigterm)
 {
 	static const char *const args[] = {"--threads", "2", "--instances", "1", NULL};
-	const char *hj = "{\"inputs\":[{\"name\":\"content_image\",\"shape\":[1,384,384,3],\"datatype\":\"FP32\","
-			 "\"parameters\":{\"binary_data_size\":1769472}},{\"name\":\"mobilenet_conv/Conv/BiasAdd\","
-			 "\"shape\":[1,1,1,100],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":400}}]}";
-	size_t hl = strlen(hj), len = hl + 1769472 + 400;
+	size_t len;
 	char hv[96], url[256];
 	struct curl_slist *list = NULL;
 	uint8_t *body;
@@ -275,9 +282,7 @@ START_TEST(test_client_gone_then_sigterm)
 		ls_repo_remove(&s);
 		return;
 	}
-	body = calloc(1, len);
-	memcpy(body, hj, hl);
-	snprintf(hv, sizeof(hv), "Inference-Header-Content-Length: %zu", hl);
+	body = slow_request(&len, hv, sizeof(hv));
 	list = curl_slist_append(list, "Expect:");
 	list = curl_slist_append(list, hv);
 	ls_start(&s, args, true);

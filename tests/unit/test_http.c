@@ -1,6 +1,8 @@
 /* test_http.c - the HTTP daemon end to end: `liteserve serve` on loopback.
  *
- * DESIGN: each test builds a temporary model repository of symlinks to
+ * DESIGN: the server process, repository and requests come from
+ * tests/support/live_server.h, shared with the other live suites.  Each
+ * test builds a temporary model repository of symlinks to
  * ../shared/models (DIR/NAME/1/model.tflite + NAME/labels.txt from
  * models/labels/), starts the real binary with --port 0 (the port is read
  * from its "listening on" log line, so there is no race for a free port),
@@ -20,7 +22,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -35,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "live_server.h"
 #include "testutil.h"
 
 /* the pure parsers, tested as units */
@@ -44,409 +46,57 @@
 #define FLOAT_MODEL "mobilenet_v1_0.25_224"
 #define SLOW_MODEL "style_transfer_f16_384" /* ~140 ms per inference, two inputs, tensor task */
 
-static void sleep_ms(int ms)
+/* ls_start with this suite's --threads 4 ahead of the test's own args, as
+ * the suite always started it. */
+static void server_start(ls_server *s, const char *const *args, bool wait_ready)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ---- model repository --------------------------------------------------- */
-
-static const char *labels_dir(void)
-{
-	static char buf[4096];
-	const char *f = __FILE__, *slash = strrchr(f, '/');
-
-	snprintf(buf, sizeof(buf), "%.*s/../../models/labels", slash ? (int)(slash - f) : 1, slash ? f : ".");
-	return buf;
-}
-
-/* True when `liteserve inspect` can run the model with the kernels we have. */
-static bool model_runnable(const char *path)
-{
-	char cmd[8192], line[512];
-	bool ok = false;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "'%s' inspect '%s' 2>/dev/null", ts_liteserve_bin(), path);
-	p = popen(cmd, "r");
-	if (!p)
-		return false;
-	while (fgets(line, sizeof(line), p))
-		if (strstr(line, "\"runnable\": true"))
-			ok = true;
-	pclose(p);
-	return ok;
-}
-
-/* Adds NAME (../shared/models/NAME.tflite) as DIR/NAME/1/model.tflite with
- * labels; false (with a loud SKIP) when absent or not runnable yet. */
-static bool repo_add(const char *dir, const char *name, const char *labels)
-{
-	char rel[256], path[4096], target[4096];
-	const char *shared;
-
-	snprintf(rel, sizeof(rel), "models/%s.tflite", name);
-	shared = ts_require_shared(rel);
-	if (!shared)
-		return false;
-	snprintf(target, sizeof(target), "%s", shared);
-	if (!model_runnable(target)) {
-		fprintf(stderr, "\n*** SKIP: %s is not runnable yet (liteserve inspect) ***\n\n", name);
-		return false;
-	}
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%s/1", dir, name);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%s/1/model.tflite", dir, name);
-	ck_assert_int_eq(symlink(target, path), 0);
-	if (labels) {
-		char lab[4096];
-		snprintf(lab, sizeof(lab), "%s/%s", labels_dir(), labels);
-		snprintf(path, sizeof(path), "%s/%s/labels.txt", dir, name);
-		ck_assert_int_eq(symlink(lab, path), 0);
-	}
-	return true;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
-/* ---- the server process ------------------------------------------------- */
-
-typedef struct server {
-	pid_t pid;
-	int port;
-	char dir[64]; /* the temporary repository */
-	char log[96]; /* its stderr */
-} server;
-
-static server *current; /* for the atexit cleanup when an assertion fails */
-
-static void kill_current(void)
-{
-	if (current && current->pid > 0) {
-		kill(current->pid, SIGKILL);
-		waitpid(current->pid, NULL, 0);
-		current->pid = 0;
-	}
-}
-
-static void repo_init(server *s)
-{
-	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "/tmp/liteserve-http-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(s->dir));
-	snprintf(s->log, sizeof(s->log), "%s.log", s->dir);
-}
-
-static char *read_text(const char *path)
-{
-	size_t n = 0;
-	uint8_t *b = ts_read_file(path, &n);
-
-	if (!b)
-		return NULL;
-	b[n] = 0;
-	return (char *)b;
-}
-
-typedef struct resp {
-	long status;
-	char *body;
-	size_t len;
-	char headers[8192];
-	size_t hlen;
-	json_t *json;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	resp *r = ud;
-	char *nb = realloc(r->body, r->len + sz * n + 1);
-	if (!nb)
-		return 0;
-	r->body = nb;
-	memcpy(r->body + r->len, p, sz * n);
-	r->len += sz * n;
-	r->body[r->len] = 0;
-	return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-	resp *r = ud;
-	size_t k = sz * n;
-	if (r->hlen + k < sizeof(r->headers)) {
-		memcpy(r->headers + r->hlen, p, k);
-		r->hlen += k;
-		r->headers[r->hlen] = 0;
-	}
-	return k;
-}
-
-static void resp_free(resp *r)
-{
-	free(r->body);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Value of response header name (case-insensitive) or NULL. */
-static const char *resp_header(const resp *r, const char *name, char *buf, size_t len)
-{
-	size_t nl = strlen(name);
-	for (const char *l = r->headers; l && *l;) {
-		const char *eol = strstr(l, "\r\n");
-		size_t ll = eol ? (size_t)(eol - l) : strlen(l);
-		if (ll > nl && !strncasecmp(l, name, nl) && l[nl] == ':') {
-			const char *v = l + nl + 1;
-			while (*v == ' ')
-				v++;
-			snprintf(buf, len, "%.*s", (int)(ll - (size_t)(v - l)), v);
-			return buf;
-		}
-		l = eol ? eol + 2 : NULL;
-	}
-	return NULL;
-}
-
-static CURL *make_easy(const server *s, const char *method, const char *path, const char *const *hdrs,
-		       const void *body, long len, resp *r, struct curl_slist **list)
-{
-	CURL *c = curl_easy_init();
-	char url[4096];
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-	*list = curl_slist_append(NULL, "Expect:");
-	for (int i = 0; hdrs && hdrs[i]; i++)
-		*list = curl_slist_append(*list, hdrs[i]);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *list);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	if (strcmp(method, body ? "POST" : "GET") != 0)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	return c;
-}
-
-static void finish(CURL *c, resp *r)
-{
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (r->body && r->len && r->body[0] == '{')
-		r->json = json_loads(r->body, 0, NULL);
-	else if (r->body && r->len && r->body[0] == '[')
-		r->json = json_loads(r->body, 0, NULL);
-}
-
-/* One request; returns the CURLcode (0 = an answer came). */
-static int http(const server *s, const char *method, const char *path, const char *const *hdrs,
-		const void *body, long len, resp *r)
-{
-	struct curl_slist *list = NULL;
-	CURL *c;
-	CURLcode rc;
-
-	memset(r, 0, sizeof(*r));
-	c = make_easy(s, method, path, hdrs, body, len, r, &list);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		finish(c, r);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(list);
-	return (int)rc;
-}
-
-static long get_status(const server *s, const char *path)
-{
-	resp r;
-	long st = http(s, "GET", path, NULL, NULL, 0, &r) == 0 ? r.status : -1;
-	resp_free(&r);
-	return st;
-}
-
-/* The server survived the previous request. */
-static void assert_live(const server *s)
-{
-	ck_assert_int_eq(get_status(s, "/v2/health/live"), 200);
-}
-
-/* Starts liteserve serve on the repository with extra args; waits for the
- * port and (if wait_ready) for readiness. */
-static void server_start(server *s, const char *const *args, bool wait_ready)
-{
-	char *argv[64];
+	const char *argv[48];
 	int n = 0;
-	double t0;
 
-	argv[n++] = (char *)ts_liteserve_bin();
-	argv[n++] = "serve";
-	argv[n++] = "--port";
-	argv[n++] = "0";
-	argv[n++] = "--model-repository";
-	argv[n++] = s->dir;
 	argv[n++] = "--threads";
 	argv[n++] = "4";
-	for (int i = 0; args && args[i] && n < 62; i++)
-		argv[n++] = (char *)args[i];
+	for (int i = 0; args && args[i] && n < 47; i++)
+		argv[n++] = args[i];
 	argv[n] = NULL;
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	current = s;
-	t0 = now_ms();
-	while (!s->port && now_ms() - t0 < 20000) {
-		char *log = read_text(s->log), *p;
-		int status;
-		if (log && (p = strstr(log, "listening on http://127.0.0.1:")))
-			s->port = atoi(p + strlen("listening on http://127.0.0.1:"));
-		free(log);
-		if (!s->port && waitpid(s->pid, &status, WNOHANG) == s->pid) {
-			s->pid = 0;
-			ck_abort_msg("liteserve serve exited at startup (log %s)", s->log);
-		}
-		if (!s->port)
-			sleep_ms(20);
-	}
-	ck_assert_msg(s->port > 0, "no 'listening on' line in %s", s->log);
-	if (!wait_ready)
-		return;
-	t0 = now_ms();
-	while (get_status(s, "/v2/health/ready") != 200) {
-		ck_assert_msg(now_ms() - t0 < 60000, "server not ready after 60 s (log %s)", s->log);
-		sleep_ms(20);
-	}
-}
-
-/* SIGTERM; the server must exit 0.  Removes the repository and log. */
-static void server_stop(server *s)
-{
-	int status = 0;
-	double t0 = now_ms();
-	pid_t w = 0;
-
-	ck_assert_int_gt(s->pid, 0);
-	ck_assert_int_eq(kill(s->pid, SIGTERM), 0);
-	while ((w = waitpid(s->pid, &status, WNOHANG)) == 0 && now_ms() - t0 < 60000)
-		sleep_ms(10);
-	ck_assert_msg(w == s->pid, "liteserve did not exit within 60 s of SIGTERM");
-	s->pid = 0;
-	current = NULL;
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "liteserve exited with status 0x%x (log %s)", status, s->log);
-	nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	unlink(s->log);
+	ls_start(s, argv, wait_ready);
 }
 
 static const char *const H_JPEG[] = {"Content-Type: image/jpeg", NULL};
 static const char *const H_PNG[] = {"Content-Type: image/png", NULL};
 static const char *const H_JSON[] = {"Content-Type: application/json", NULL};
 
-static uint8_t *shared_file(const char *rel, size_t *n)
-{
-	const char *p = ts_require_shared(rel);
-	uint8_t *b;
-
-	if (!p)
-		return NULL;
-	b = ts_read_file(p, n);
-	ck_assert_msg(b != NULL, "cannot read %s", p);
-	return b;
-}
-
-static void assert_error(const resp *r, long status, const char *code, const char *msg_part)
-{
-	const char *e, *c;
-
-	ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status,
-		      r->body ? r->body : "");
-	ck_assert_msg(r->json != NULL, "error body is not JSON: %s", r->body ? r->body : "(none)");
-	e = json_string_value(json_object_get(r->json, "error"));
-	c = json_string_value(json_object_get(r->json, "code"));
-	ck_assert_msg(e && c, "error body lacks error/code: %s", r->body);
-	if (code)
-		ck_assert_msg(!strcmp(c, code), "code %s, expected %s (%s)", c, code, e);
-	if (msg_part)
-		ck_assert_msg(strstr(e, msg_part) != NULL, "error '%s' does not mention '%s'", e, msg_part);
-}
-
 /* A fresh server with the float model; false when it cannot run here. */
-static bool float_server(server *s, const char *const *args)
+static bool float_server(ls_server *s, const char *const *args)
 {
-	repo_init(s);
-	if (!repo_add(s->dir, FLOAT_MODEL, "imagenet_labels_1001.txt")) {
-		nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ls_repo_init(s);
+	if (!ls_repo_add_runnable(s, FLOAT_MODEL, "imagenet_labels_1001.txt")) {
+		ls_repo_remove(s);
 		return false;
 	}
 	server_start(s, args, true);
 	return true;
 }
 
-/* Waits (up to 5 s) for needle in the server log: lines are written when a
- * request completes, which may be just after the client got its answer. */
-static bool log_has(const server *s, const char *needle)
-{
-	double t0 = now_ms();
-
-	for (;;) {
-		char *log = read_text(s->log);
-		bool found = log && strstr(log, needle);
-		free(log);
-		if (found)
-			return true;
-		if (now_ms() - t0 > 5000)
-			return false;
-		sleep_ms(10);
-	}
-}
-
 /* ---- tests: server metadata, health, model metadata, routing ------------ */
 
 START_TEST(test_metadata_and_routing)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	char hb[128];
 
 	if (!float_server(&s, NULL))
 		return;
-	ck_assert_int_eq(http(&s, "GET", "/v2", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2", NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "name")), "liteserve");
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "extensions")), 2);
-	resp_free(&r);
-	ck_assert_int_eq(get_status(&s, "/v2/health/live"), 200);
-	ck_assert_int_eq(get_status(&s, "/v2/health/ready"), 200);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/health/live"), 200);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/health/ready"), 200);
 
 	/* KServe model metadata, with and without version */
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/" FLOAT_MODEL, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/" FLOAT_MODEL, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "platform")), "tflite");
 	{
@@ -458,13 +108,13 @@ START_TEST(test_metadata_and_routing)
 		ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r.json, "versions"), 0)),
 				 "1");
 	}
-	resp_free(&r);
-	ck_assert_int_eq(get_status(&s, "/v2/models/" FLOAT_MODEL "/versions/1"), 200);
-	ck_assert_int_eq(get_status(&s, "/v2/models/" FLOAT_MODEL "/ready"), 200);
-	ck_assert_int_eq(get_status(&s, "/v2/models/" FLOAT_MODEL "/versions/1/ready"), 200);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/models/" FLOAT_MODEL "/versions/1"), 200);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/models/" FLOAT_MODEL "/ready"), 200);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/models/" FLOAT_MODEL "/versions/1/ready"), 200);
 
 	/* TF Serving status and metadata */
-	ck_assert_int_eq(http(&s, "GET", "/v1/models/" FLOAT_MODEL, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v1/models/" FLOAT_MODEL, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	{
 		json_t *st = json_array_get(json_object_get(r.json, "model_version_status"), 0);
@@ -473,9 +123,9 @@ START_TEST(test_metadata_and_routing)
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(json_object_get(st, "status"), "error_code")), "OK");
 	}
-	resp_free(&r);
-	ck_assert_int_eq(get_status(&s, "/v1/models/" FLOAT_MODEL "/versions/1"), 200);
-	ck_assert_int_eq(http(&s, "GET", "/v1/models/" FLOAT_MODEL "/metadata", NULL, NULL, 0, &r), 0);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_get_status(&s, "/v1/models/" FLOAT_MODEL "/versions/1"), 200);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v1/models/" FLOAT_MODEL "/metadata", NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	{
 		json_t *sd = json_object_get(
@@ -486,8 +136,8 @@ START_TEST(test_metadata_and_routing)
 		ck_assert_ptr_nonnull(in);
 		ck_assert_str_eq(json_string_value(json_object_get(in, "dtype")), "DT_FLOAT");
 	}
-	resp_free(&r);
-	ck_assert_int_eq(get_status(&s, "/v1/models/" FLOAT_MODEL "/versions/1/metadata"), 200);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_get_status(&s, "/v1/models/" FLOAT_MODEL "/versions/1/metadata"), 200);
 
 	/* 404: unknown model on every family, unknown version, unknown path */
 	{
@@ -498,47 +148,47 @@ START_TEST(test_metadata_and_routing)
 						    "/v2/models/" FLOAT_MODEL "/versions/7",
 						    "/v1/models/" FLOAT_MODEL "/versions/7"};
 		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-			ck_assert_int_eq(http(&s, "GET", paths[i], NULL, NULL, 0, &r), 0);
-			assert_error(&r, 404, "model_not_found", NULL);
-			resp_free(&r);
-			assert_live(&s);
+			ck_assert_int_eq(ls_http(&s, "GET", paths[i], NULL, NULL, 0, &r), 0);
+			ls_assert_error(&r, 404, "model_not_found", NULL);
+			ls_resp_free(&r);
+			ls_assert_live(&s);
 		}
 	}
-	ck_assert_int_eq(http(&s, "POST", "/v2/models/nope/infer", H_JSON, "{}", 2, &r), 0);
-	assert_error(&r, 404, "model_not_found", "nope");
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "GET", "/v3/nothing", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 404, "not_found", NULL);
-	resp_free(&r);
-	assert_live(&s);
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/" FLOAT_MODEL "/versions/x", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 400, "bad_request", "version");
-	resp_free(&r);
-	assert_live(&s);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/models/nope/infer", H_JSON, "{}", 2, &r), 0);
+	ls_assert_error(&r, 404, "model_not_found", "nope");
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v3/nothing", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 404, "not_found", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/" FLOAT_MODEL "/versions/x", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 400, "bad_request", "version");
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 
 	/* 405 with Allow */
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/" FLOAT_MODEL "/infer", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 405, "method_not_allowed", NULL);
-	ck_assert_ptr_nonnull(resp_header(&r, "Allow", hb, sizeof(hb)));
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/" FLOAT_MODEL "/infer", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 405, "method_not_allowed", NULL);
+	ck_assert_ptr_nonnull(ls_resp_header(&r, "Allow", hb, sizeof(hb)));
 	ck_assert_str_eq(hb, "POST");
-	resp_free(&r);
-	assert_live(&s);
-	ck_assert_int_eq(http(&s, "GET", "/v1/models/" FLOAT_MODEL ":predict", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 405, "method_not_allowed", NULL);
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "DELETE", "/v2/health/live", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 405, "method_not_allowed", NULL);
-	ck_assert_ptr_nonnull(resp_header(&r, "Allow", hb, sizeof(hb)));
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v1/models/" FLOAT_MODEL ":predict", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 405, "method_not_allowed", NULL);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "DELETE", "/v2/health/live", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 405, "method_not_allowed", NULL);
+	ck_assert_ptr_nonnull(ls_resp_header(&r, "Allow", hb, sizeof(hb)));
 	ck_assert_ptr_nonnull(strstr(hb, "GET"));
-	resp_free(&r);
-	assert_live(&s);
-	server_stop(&s);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ls_stop(&s);
 }
 END_TEST
 
 /* ---- task endpoint ------------------------------------------------------- */
 
-static void check_classification(const resp *r, int top_k, const char *label_part)
+static void check_classification(const ls_resp *r, int top_k, const char *label_part)
 {
 	json_t *preds, *lat;
 	const char *label;
@@ -565,11 +215,11 @@ static void check_classification(const resp *r, int top_k, const char *label_par
 
 START_TEST(test_task_predict)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0, pn = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn),
-		*png = shared_file("images/grace_hopper.png", &pn);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn),
+		*png = ls_shared_file("images/grace_hopper.png", &pn);
 	const char *const octet[] = {"Content-Type: application/octet-stream", NULL};
 
 	if (!jpg || !png || !float_server(&s, NULL)) {
@@ -578,20 +228,21 @@ START_TEST(test_task_predict)
 		return;
 	}
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=3", H_JPEG, jpg, (long)jn, &r), 0);
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=3", H_JPEG, jpg, (long)jn, &r), 0);
 	check_classification(&r, 3, "cat");
-	resp_free(&r);
+	ls_resp_free(&r);
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/versions/1/predict", H_PNG, png, (long)pn, &r), 0);
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/versions/1/predict", H_PNG, png, (long)pn, &r),
+	    0);
 	check_classification(&r, 5, NULL);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "image"), "width")), 512);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "image"), "height")),
 			 600);
-	resp_free(&r);
+	ls_resp_free(&r);
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=1", octet, jpg, (long)jn, &r), 0);
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=1", octet, jpg, (long)jn, &r), 0);
 	check_classification(&r, 1, "cat");
-	resp_free(&r);
+	ls_resp_free(&r);
 
 	/* multipart/form-data, field "image" among others */
 	{
@@ -611,20 +262,20 @@ START_TEST(test_task_predict)
 		n += (size_t)snprintf(body + n, cap - n, "\r\n--%s--\r\n", b);
 		snprintf(ct, sizeof(ct), "Content-Type: multipart/form-data; boundary=\"%s\"", b);
 		ck_assert_int_eq(
-		    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=2", hdr, body, (long)n, &r),
+		    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=2", hdr, body, (long)n, &r),
 		    0);
 		check_classification(&r, 2, "cat");
-		resp_free(&r);
+		ls_resp_free(&r);
 		/* no "image" field: 400 */
 		snprintf(body, cap,
 			 "--%s\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nxx\r\n--%s--\r\n", b,
 			 b);
-		ck_assert_int_eq(
-		    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", hdr, body, (long)strlen(body), &r),
-		    0);
-		assert_error(&r, 400, "bad_request", "image");
-		resp_free(&r);
-		assert_live(&s);
+		ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", hdr, body,
+					 (long)strlen(body), &r),
+				 0);
+		ls_assert_error(&r, 400, "bad_request", "image");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		free(body);
 	}
 
@@ -632,61 +283,64 @@ START_TEST(test_task_predict)
 	{
 		const char *const text[] = {"Content-Type: text/plain", NULL};
 		const char *const none[] = {"Content-Type:", NULL};
-		ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", text, "hello", 5, &r),
-				 0);
-		assert_error(&r, 415, "unsupported_media_type", "text/plain");
-		resp_free(&r);
-		assert_live(&s);
 		ck_assert_int_eq(
-		    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", none, jpg, (long)jn, &r), 0);
-		assert_error(&r, 415, "unsupported_media_type", NULL);
-		resp_free(&r);
-		assert_live(&s);
+		    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", text, "hello", 5, &r), 0);
+		ls_assert_error(&r, 415, "unsupported_media_type", "text/plain");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		ck_assert_int_eq(
-		    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", octet, "GIF89a....", 10, &r), 0);
-		assert_error(&r, 415, "unsupported_media_type", NULL);
-		resp_free(&r);
-		assert_live(&s);
+		    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", none, jpg, (long)jn, &r), 0);
+		ls_assert_error(&r, 415, "unsupported_media_type", NULL);
+		ls_resp_free(&r);
+		ls_assert_live(&s);
+		ck_assert_int_eq(
+		    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", octet, "GIF89a....", 10, &r),
+		    0);
+		ls_assert_error(&r, 415, "unsupported_media_type", NULL);
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 	}
 	/* 400: corrupt image, truncated image, bad query */
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG,
+				 "\xff\xd8\xff\xe0garbage", 11, &r),
+			 0);
+	ls_assert_error(&r, 400, NULL, NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, "\xff\xd8\xff\xe0garbage", 11, &r),
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn / 2, &r), 0);
+	ls_assert_error(&r, 400, NULL, NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ck_assert_int_eq(
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=0", H_JPEG, jpg, (long)jn, &r), 0);
+	ls_assert_error(&r, 400, "bad_request", "top_k");
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?threshold=abc", H_JPEG, jpg,
+				 (long)jn, &r),
+			 0);
+	ls_assert_error(&r, 400, "bad_request", "threshold");
+	ls_resp_free(&r);
+	ck_assert_int_eq(
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?output=png", H_JPEG, jpg, (long)jn, &r),
 	    0);
-	assert_error(&r, 400, NULL, NULL);
-	resp_free(&r);
-	assert_live(&s);
-	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn / 2, &r), 0);
-	assert_error(&r, 400, NULL, NULL);
-	resp_free(&r);
-	assert_live(&s);
-	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?top_k=0", H_JPEG, jpg, (long)jn, &r), 0);
-	assert_error(&r, 400, "bad_request", "top_k");
-	resp_free(&r);
-	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?threshold=abc", H_JPEG, jpg, (long)jn, &r),
-	    0);
-	assert_error(&r, 400, "bad_request", "threshold");
-	resp_free(&r);
-	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict?output=png", H_JPEG, jpg, (long)jn, &r), 0);
-	assert_error(&r, 400, "bad_request", "segmentation");
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, "", 0, &r), 0);
-	assert_error(&r, 400, "bad_request", NULL);
-	resp_free(&r);
-	assert_live(&s);
+	ls_assert_error(&r, 400, "bad_request", "segmentation");
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, "", 0, &r), 0);
+	ls_assert_error(&r, 400, "bad_request", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	/* 404 unknown model / version */
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/nope/predict", H_JPEG, jpg, (long)jn, &r), 0);
-	assert_error(&r, 404, "model_not_found", "nope");
-	resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/nope/predict", H_JPEG, jpg, (long)jn, &r), 0);
+	ls_assert_error(&r, 404, "model_not_found", "nope");
+	ls_resp_free(&r);
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/versions/2/predict", H_JPEG, jpg, (long)jn, &r), 0);
-	assert_error(&r, 404, "model_not_found", NULL);
-	resp_free(&r);
-	assert_live(&s);
-	server_stop(&s);
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/versions/2/predict", H_JPEG, jpg, (long)jn, &r),
+	    0);
+	ls_assert_error(&r, 404, "model_not_found", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ls_stop(&s);
 	free(jpg);
 	free(png);
 }
@@ -720,8 +374,8 @@ static char *kserve_json(const char *dtype, const char *shape, long n_elems, con
 
 START_TEST(test_kserve_infer)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	char *body, hb[64];
 	float probs[1001];
 	const char *path = "/v2/models/" FLOAT_MODEL "/infer";
@@ -730,7 +384,7 @@ START_TEST(test_kserve_infer)
 		return;
 	/* JSON in, JSON out */
 	body = kserve_json("FP32", "[1,224,224,3]", N_IN, "0.5", false);
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "model_name")), FLOAT_MODEL);
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "model_version")), "1");
@@ -747,13 +401,13 @@ START_TEST(test_kserve_infer)
 		}
 		ck_assert_msg(sum > 0.99 && sum < 1.01, "softmax sums to %f", sum);
 	}
-	resp_free(&r);
+	ls_resp_free(&r);
 	free(body);
 	/* nested data arrays are accepted too */
 	body = kserve_json("FP32", "[1,224,224,3]", N_IN, "0.5", true);
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
-	resp_free(&r);
+	ls_resp_free(&r);
 	free(body);
 
 	/* binary in, binary out (outputs selected by name), same numbers */
@@ -772,9 +426,9 @@ START_TEST(test_kserve_infer)
 		for (size_t i = 0; i < N_IN; i++)
 			memcpy(b + hl + i * 4, &half, 4);
 		snprintf(hv, sizeof(hv), "Inference-Header-Content-Length: %zu", hl);
-		ck_assert_int_eq(http(&s, "POST", path, hdrs, b, (long)n, &r), 0);
+		ck_assert_int_eq(ls_http(&s, "POST", path, hdrs, b, (long)n, &r), 0);
 		ck_assert_msg(r.status == 200, "%s", r.body);
-		ck_assert_ptr_nonnull(resp_header(&r, "Inference-Header-Content-Length", hb, sizeof(hb)));
+		ck_assert_ptr_nonnull(ls_resp_header(&r, "Inference-Header-Content-Length", hb, sizeof(hb)));
 		jl = (size_t)atol(hb);
 		ck_assert_uint_eq(r.len, jl + 1001 * 4);
 		{
@@ -793,34 +447,34 @@ START_TEST(test_kserve_infer)
 			ck_assert_msg(fabsf(f - probs[i]) <= 1e-6f + 1e-6f * fabsf(probs[i]),
 				      "output %d: %g vs %g", i, f, probs[i]);
 		}
-		resp_free(&r);
+		ls_resp_free(&r);
 
 		/* a raw body: Inference-Header-Content-Length: 0 */
 		{
 			const char *const raw[] = {"Content-Type: application/octet-stream",
 						   "Inference-Header-Content-Length: 0", NULL};
-			ck_assert_int_eq(http(&s, "POST", path, raw, b + hl, N_IN * 4, &r), 0);
+			ck_assert_int_eq(ls_http(&s, "POST", path, raw, b + hl, N_IN * 4, &r), 0);
 			ck_assert_msg(r.status == 200, "%s", r.body);
 			ck_assert_int_eq(json_array_size(json_object_get(
 					     json_array_get(json_object_get(r.json, "outputs"), 0), "data")),
 					 1001);
-			resp_free(&r);
-			ck_assert_int_eq(http(&s, "POST", path, raw, b + hl, N_IN * 4 - 4, &r), 0);
-			assert_error(&r, 400, "invalid_input", "602112");
-			resp_free(&r);
-			assert_live(&s);
+			ls_resp_free(&r);
+			ck_assert_int_eq(ls_http(&s, "POST", path, raw, b + hl, N_IN * 4 - 4, &r), 0);
+			ls_assert_error(&r, 400, "invalid_input", "602112");
+			ls_resp_free(&r);
+			ls_assert_live(&s);
 		}
 		/* binary section shorter than declared */
-		ck_assert_int_eq(http(&s, "POST", path, hdrs, b, (long)n - 8, &r), 0);
-		assert_error(&r, 400, "invalid_input", "binary");
-		resp_free(&r);
-		assert_live(&s);
+		ck_assert_int_eq(ls_http(&s, "POST", path, hdrs, b, (long)n - 8, &r), 0);
+		ls_assert_error(&r, 400, "invalid_input", "binary");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		/* header length past the body */
 		snprintf(hv, sizeof(hv), "Inference-Header-Content-Length: %zu", n + 10);
-		ck_assert_int_eq(http(&s, "POST", path, hdrs, b, (long)n, &r), 0);
-		assert_error(&r, 400, "bad_request", "Inference-Header-Content-Length");
-		resp_free(&r);
-		assert_live(&s);
+		ck_assert_int_eq(ls_http(&s, "POST", path, hdrs, b, (long)n, &r), 0);
+		ls_assert_error(&r, 400, "bad_request", "Inference-Header-Content-Length");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		free(b);
 	}
 
@@ -830,70 +484,70 @@ START_TEST(test_kserve_infer)
 		size_t l = strlen(body);
 		snprintf(body + l - 1, 64, ",\"parameters\":{\"binary_data_output\":true}}");
 	}
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
-	ck_assert_ptr_nonnull(resp_header(&r, "Inference-Header-Content-Length", hb, sizeof(hb)));
+	ck_assert_ptr_nonnull(ls_resp_header(&r, "Inference-Header-Content-Length", hb, sizeof(hb)));
 	ck_assert_uint_eq(r.len, (size_t)atol(hb) + 4004);
-	resp_free(&r);
+	ls_resp_free(&r);
 	free(body);
 
 	/* 400s: wrong datatype, wrong shape, wrong count, bad value, unknown names, bad JSON */
 	body = kserve_json("UINT8", "[1,224,224,3]", N_IN, "1", false);
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
-	assert_error(&r, 400, "invalid_input", "datatype UINT8");
-	resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ls_assert_error(&r, 400, "invalid_input", "datatype UINT8");
+	ls_resp_free(&r);
 	free(body);
-	assert_live(&s);
+	ls_assert_live(&s);
 	body = kserve_json("FP32", "[1,112,224,3]", N_IN / 2, "1", false);
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
-	assert_error(&r, 400, "invalid_input", "shape [1,112,224,3]");
-	resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ls_assert_error(&r, 400, "invalid_input", "shape [1,112,224,3]");
+	ls_resp_free(&r);
 	free(body);
-	assert_live(&s);
+	ls_assert_live(&s);
 	body = kserve_json("FP32", "[1,224,224,3]", N_IN - 1, "1", false);
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
-	assert_error(&r, 400, "invalid_input", "elements");
-	resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ls_assert_error(&r, 400, "invalid_input", "elements");
+	ls_resp_free(&r);
 	free(body);
-	assert_live(&s);
+	ls_assert_live(&s);
 	body = kserve_json("FP32", "[1,224,224,3]", N_IN, "\"x\"", false);
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
-	assert_error(&r, 400, "invalid_input", "not a number");
-	resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ls_assert_error(&r, 400, "invalid_input", "not a number");
+	ls_resp_free(&r);
 	free(body);
-	assert_live(&s);
+	ls_assert_live(&s);
 	{
 		const char *j =
 		    "{\"inputs\":[{\"name\":\"picture\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]}";
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
-		assert_error(&r, 400, "invalid_input", "picture");
-		resp_free(&r);
-		assert_live(&s);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
+		ls_assert_error(&r, 400, "invalid_input", "picture");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		j = "{\"inputs\":[]}";
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
-		assert_error(&r, 400, "bad_request", "inputs");
-		resp_free(&r);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
+		ls_assert_error(&r, 400, "bad_request", "inputs");
+		ls_resp_free(&r);
 		j = "{\"inputs\": [1,2,}";
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
-		assert_error(&r, 400, "bad_json", "line 1, column");
-		resp_free(&r);
-		assert_live(&s);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
+		ls_assert_error(&r, 400, "bad_json", "line 1, column");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		j = "[1,2]";
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
-		assert_error(&r, 400, "bad_request", NULL);
-		resp_free(&r);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, j, (long)strlen(j), &r), 0);
+		ls_assert_error(&r, 400, "bad_request", NULL);
+		ls_resp_free(&r);
 	}
 	body = kserve_json("FP32", "[1,224,224,3]", N_IN, "0", false);
 	{
 		size_t l = strlen(body);
 		snprintf(body + l - 1, 64, ",\"outputs\":[{\"name\":\"logits\"}]}");
 	}
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
-	assert_error(&r, 400, "invalid_input", "logits");
-	resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+	ls_assert_error(&r, 400, "invalid_input", "logits");
+	ls_resp_free(&r);
 	free(body);
-	assert_live(&s);
-	server_stop(&s);
+	ls_assert_live(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -934,10 +588,10 @@ static void put_image(char **p, const char *v)
 
 START_TEST(test_tfserving)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);
 	char *body, *p;
 	const char *path = "/v1/models/" FLOAT_MODEL ":predict";
 
@@ -953,32 +607,32 @@ START_TEST(test_tfserving)
 	p += sprintf(p, ",");
 	put_image(&p, "0.25");
 	p += sprintf(p, "]}");
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)(p - body), &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)(p - body), &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "predictions")), 2);
 	ck_assert_int_eq(json_array_size(json_array_get(json_object_get(r.json, "predictions"), 1)), 1001);
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* one-key object per instance */
 	p = body;
 	p += sprintf(p, "{\"instances\":[{\"input\":");
 	put_image(&p, "0");
 	p += sprintf(p, "}]}");
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/versions/1:predict", H_JSON, body,
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/versions/1:predict", H_JSON, body,
 			      (long)(p - body), &r),
 			 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "predictions")), 1);
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* columnar: the whole tensor -> outputs [1][1001] */
 	p = body;
 	p += sprintf(p, "{\"inputs\":[");
 	put_image(&p, "0");
 	p += sprintf(p, "]}");
-	ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)(p - body), &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)(p - body), &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "outputs")), 1);
 	ck_assert_int_eq(json_array_size(json_array_get(json_object_get(r.json, "outputs"), 0)), 1001);
-	resp_free(&r);
+	ls_resp_free(&r);
 
 	/* b64 image -> the task's predictions */
 	{
@@ -987,31 +641,31 @@ START_TEST(test_tfserving)
 		const char *label;
 		snprintf(body, 8u << 20, "{\"instances\":[{\"b64\":\"%s\"},{\"image\":{\"b64\":\"%s\"}}]}",
 			 b64, b64);
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
 		ck_assert_msg(r.status == 200, "%s", r.body);
 		ck_assert_int_eq(json_array_size(json_object_get(r.json, "predictions")), 2);
 		label = json_string_value(json_object_get(
 		    json_array_get(json_array_get(json_object_get(r.json, "predictions"), 0), 0), "label"));
 		ck_assert_msg(label && strstr(label, "cat"), "label %s", label ? label : "(none)");
-		resp_free(&r);
+		ls_resp_free(&r);
 		snprintf(body, 8u << 20, "{\"inputs\":{\"b64\":\"%s\"}}", b64);
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
 		ck_assert_msg(r.status == 200, "%s", r.body);
 		ck_assert_int_eq(json_array_size(json_object_get(r.json, "outputs")), 1);
-		resp_free(&r);
+		ls_resp_free(&r);
 		/* garbage in the base64: 400 naming the offset */
 		b64[100] = '*';
 		snprintf(body, 8u << 20, "{\"instances\":[{\"b64\":\"%s\"}]}", b64);
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
-		assert_error(&r, 400, "invalid_input", "offset 100");
-		resp_free(&r);
-		assert_live(&s);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+		ls_assert_error(&r, 400, "invalid_input", "offset 100");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		/* valid base64 that is not an image */
 		snprintf(body, 8u << 20, "{\"instances\":[{\"b64\":\"aGVsbG8gd29ybGQ=\"}]}");
-		ck_assert_int_eq(http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
-		assert_error(&r, 400, "invalid_input", "JPEG or PNG");
-		resp_free(&r);
-		assert_live(&s);
+		ck_assert_int_eq(ls_http(&s, "POST", path, H_JSON, body, (long)strlen(body), &r), 0);
+		ls_assert_error(&r, 400, "invalid_input", "JPEG or PNG");
+		ls_resp_free(&r);
+		ls_assert_live(&s);
 		(void)bl;
 		free(b64);
 	}
@@ -1030,20 +684,20 @@ START_TEST(test_tfserving)
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			ck_assert_int_eq(
-			    http(&s, "POST", path, H_JSON, bad[i][0], (long)strlen(bad[i][0]), &r), 0);
-			assert_error(&r, 400, NULL, bad[i][1]);
-			resp_free(&r);
-			assert_live(&s);
+			    ls_http(&s, "POST", path, H_JSON, bad[i][0], (long)strlen(bad[i][0]), &r), 0);
+			ls_assert_error(&r, 400, NULL, bad[i][1]);
+			ls_resp_free(&r);
+			ls_assert_live(&s);
 		}
 	}
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/nope:predict", H_JSON, "{\"instances\":[1]}", 17, &r),
-			 0);
-	assert_error(&r, 404, "model_not_found", NULL);
-	resp_free(&r);
-	assert_live(&s);
+	ck_assert_int_eq(
+	    ls_http(&s, "POST", "/v1/models/nope:predict", H_JSON, "{\"instances\":[1]}", 17, &r), 0);
+	ls_assert_error(&r, 404, "model_not_found", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	free(body);
 	free(jpg);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1053,31 +707,31 @@ END_TEST
 
 START_TEST(test_quantized_model)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0, cap = 1u << 20, n = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);
 	char *body;
 
-	repo_init(&s);
-	if (!jpg || !repo_add(s.dir, QUANT_MODEL, "imagenet_labels_1001.txt")) {
-		nftw(s.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ls_repo_init(&s);
+	if (!jpg || !ls_repo_add_runnable(&s, QUANT_MODEL, "imagenet_labels_1001.txt")) {
+		ls_repo_remove(&s);
 		free(jpg);
 		return;
 	}
 	server_start(&s, NULL, true);
 	/* task endpoint: the server quantizes the picture itself */
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" QUANT_MODEL "/predict?top_k=5", H_JPEG, jpg, (long)jn, &r), 0);
+	    ls_http(&s, "POST", "/v1/models/" QUANT_MODEL "/predict?top_k=5", H_JPEG, jpg, (long)jn, &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "predictions")), 5);
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* KServe: UINT8 in, UINT8 out */
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/" QUANT_MODEL, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/" QUANT_MODEL, NULL, NULL, 0, &r), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_array_get(json_object_get(r.json, "inputs"), 0), "datatype")),
 			 "UINT8");
-	resp_free(&r);
+	ls_resp_free(&r);
 	body = malloc(cap);
 	n += (size_t)snprintf(
 	    body + n, cap - n,
@@ -1087,7 +741,7 @@ START_TEST(test_quantized_model)
 		n += (size_t)snprintf(body + n, cap - n, "%s%d", i ? "," : "", i % 256);
 	snprintf(body + n, cap - n, "]}]}");
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v2/models/" QUANT_MODEL "/infer", H_JSON, body, (long)strlen(body), &r), 0);
+	    ls_http(&s, "POST", "/v2/models/" QUANT_MODEL "/infer", H_JSON, body, (long)strlen(body), &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	{
 		json_t *o = json_array_get(json_object_get(r.json, "outputs"), 0);
@@ -1095,32 +749,32 @@ START_TEST(test_quantized_model)
 		ck_assert_int_eq(json_array_size(json_object_get(o, "data")), 1001);
 		ck_assert(json_is_integer(json_array_get(json_object_get(o, "data"), 0)));
 	}
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* 256 does not fit UINT8 */
 	memcpy(strstr(body, "\"data\":[") + 8, "256", 3);
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v2/models/" QUANT_MODEL "/infer", H_JSON, body, (long)strlen(body), &r), 0);
-	assert_error(&r, 400, "invalid_input", "out of range for UINT8");
-	resp_free(&r);
-	assert_live(&s);
+	    ls_http(&s, "POST", "/v2/models/" QUANT_MODEL "/infer", H_JSON, body, (long)strlen(body), &r), 0);
+	ls_assert_error(&r, 400, "invalid_input", "out of range for UINT8");
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	/* TF Serving b64 on a uint8 image model: the task runs */
 	{
 		char *b64 = b64_encode(jpg, jn);
 		char *req = malloc(strlen(b64) + 64);
 		sprintf(req, "{\"instances\":[{\"b64\":\"%s\"}]}", b64);
-		ck_assert_int_eq(http(&s, "POST", "/v1/models/" QUANT_MODEL ":predict", H_JSON, req,
+		ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" QUANT_MODEL ":predict", H_JSON, req,
 				      (long)strlen(req), &r),
 				 0);
 		ck_assert_msg(r.status == 200, "%s", r.body);
 		ck_assert_int_eq(json_array_size(json_array_get(json_object_get(r.json, "predictions"), 0)),
 				 5);
-		resp_free(&r);
+		ls_resp_free(&r);
 		free(req);
 		free(b64);
 	}
 	free(body);
 	free(jpg);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1134,39 +788,41 @@ START_TEST(test_hosted_quant_cat_and_golden_bytes)
 {
 	static const char *const h_raw[] = {"Inference-Header-Content-Length: 0",
 					    "Content-Type: application/octet-stream", NULL};
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0, in_n = 0, out_n = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);
-	uint8_t *in = shared_file("golden/" HOSTED_QUANT "/cat_720p/input_0.bin", &in_n);
-	uint8_t *gold = shared_file("golden/" HOSTED_QUANT "/cat_720p/output_0.bin", &out_n);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);
+	uint8_t *in = ls_shared_file("golden/" HOSTED_QUANT "/cat_720p/input_0.bin", &in_n);
+	uint8_t *gold = ls_shared_file("golden/" HOSTED_QUANT "/cat_720p/output_0.bin", &out_n);
 	const char *top;
 	json_t *data;
 
-	repo_init(&s);
-	if (!jpg || !in || !gold || !repo_add(s.dir, HOSTED_QUANT, "imagenet_labels_1001.txt")) {
-		nftw(s.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ls_repo_init(&s);
+	if (!jpg || !in || !gold || !ls_repo_add_runnable(&s, HOSTED_QUANT, "imagenet_labels_1001.txt")) {
+		ls_repo_remove(&s);
 		free(jpg), free(in), free(gold);
 		return;
 	}
 	server_start(&s, NULL, true);
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" HOSTED_QUANT "/predict", H_JPEG, jpg, (long)jn, &r), 0);
+	ck_assert_int_eq(
+	    ls_http(&s, "POST", "/v1/models/" HOSTED_QUANT "/predict", H_JPEG, jpg, (long)jn, &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	top = json_string_value(json_object_get(json_array_get(json_object_get(r.json, "predictions"), 0), "label"));
 	ck_assert_msg(top && strstr(top, "cat"), "top-1 is '%s'", top ? top : "(none)");
 	ck_assert(json_is_object(json_object_get(r.json, "latency_ms")));
-	resp_free(&r);
+	ls_resp_free(&r);
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v2/models/" HOSTED_QUANT "/infer", h_raw, in, (long)in_n, &r), 0);
+	    ls_http(&s, "POST", "/v2/models/" HOSTED_QUANT "/infer", h_raw, in, (long)in_n, &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
 	data = json_object_get(json_array_get(json_object_get(r.json, "outputs"), 0), "data");
 	ck_assert_uint_eq(json_array_size(data), out_n);
 	for (size_t i = 0; i < out_n; i++)
-		ck_assert_msg(json_integer_value(json_array_get(data, i)) == gold[i], "output byte %zu: %lld, golden %u",
-			      i, (long long)json_integer_value(json_array_get(data, i)), gold[i]);
-	resp_free(&r);
+		ck_assert_msg(json_integer_value(json_array_get(data, i)) == gold[i],
+			      "output byte %zu: %lld, golden %u", i,
+			      (long long)json_integer_value(json_array_get(data, i)), gold[i]);
+	ls_resp_free(&r);
 	free(jpg), free(in), free(gold);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1176,40 +832,41 @@ END_TEST
 
 START_TEST(test_segmentation_task)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);
 	char ct[128];
 
-	repo_init(&s);
-	if (!jpg || !repo_add(s.dir, SEG_MODEL, "pascal_voc_21_labels.txt")) {
-		nftw(s.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ls_repo_init(&s);
+	if (!jpg || !ls_repo_add_runnable(&s, SEG_MODEL, "pascal_voc_21_labels.txt")) {
+		ls_repo_remove(&s);
 		free(jpg);
 		return;
 	}
 	server_start(&s, NULL, true);
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/" SEG_MODEL, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/" SEG_MODEL, NULL, NULL, 0, &r), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "segmentation");
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" SEG_MODEL "/predict", H_JPEG, jpg, (long)jn, &r), 0);
-	ck_assert_msg(r.status == 200, "%s", r.body);
-	ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "segmentation");
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" SEG_MODEL "/predict?output=png", H_JPEG, jpg, (long)jn, &r),
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" SEG_MODEL "/predict", H_JPEG, jpg, (long)jn, &r),
 			 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
-	ck_assert_ptr_nonnull(resp_header(&r, "Content-Type", ct, sizeof(ct)));
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "task")), "segmentation");
+	ls_resp_free(&r);
+	ck_assert_int_eq(
+	    ls_http(&s, "POST", "/v1/models/" SEG_MODEL "/predict?output=png", H_JPEG, jpg, (long)jn, &r), 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_ptr_nonnull(ls_resp_header(&r, "Content-Type", ct, sizeof(ct)));
 	ck_assert_str_eq(ct, "image/png");
 	ck_assert(r.len > 8 && !memcmp(r.body, "\x89PNG", 4));
-	resp_free(&r);
-	assert_live(&s);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	ck_assert_int_eq(
-	    http(&s, "POST", "/v1/models/" SEG_MODEL "/predict?output=svg", H_JPEG, jpg, (long)jn, &r), 0);
-	assert_error(&r, 400, "bad_request", "output");
-	resp_free(&r);
+	    ls_http(&s, "POST", "/v1/models/" SEG_MODEL "/predict?output=svg", H_JPEG, jpg, (long)jn, &r), 0);
+	ls_assert_error(&r, 400, "bad_request", "output");
+	ls_resp_free(&r);
 	free(jpg);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1217,70 +874,72 @@ END_TEST
 
 START_TEST(test_repository_admin)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);
 
 	if (!jpg || !float_server(&s, NULL)) {
 		free(jpg);
 		return;
 	}
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/index", NULL, "", 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/index", NULL, "", 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(json_array_size(r.json), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r.json, 0), "name")), FLOAT_MODEL);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r.json, 0), "state")), "READY");
-	resp_free(&r);
+	ls_resp_free(&r);
 
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/models/" FLOAT_MODEL "/unload", NULL, "", 0, &r),
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/models/" FLOAT_MODEL "/unload", NULL, "", 0, &r),
 			 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* unloaded on request: the server stays ready, the model is not */
-	ck_assert_int_eq(get_status(&s, "/v2/health/ready"), 200);
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/" FLOAT_MODEL "/ready", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 503, "model_not_ready", NULL);
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r),
+	ck_assert_int_eq(ls_get_status(&s, "/v2/health/ready"), 200);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/" FLOAT_MODEL "/ready", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 503, "model_not_ready", NULL);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r),
 			 0);
-	assert_error(&r, 503, "model_not_ready", NULL);
-	resp_free(&r);
-	assert_live(&s);
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/index", H_JSON, "{\"ready\":true}", 14, &r), 0);
+	ls_assert_error(&r, 503, "model_not_ready", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/index", H_JSON, "{\"ready\":true}", 14, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(json_array_size(r.json), 0);
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "GET", "/v1/models/" FLOAT_MODEL, NULL, NULL, 0, &r), 0);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v1/models/" FLOAT_MODEL, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_array_get(json_object_get(r.json, "model_version_status"), 0), "state")),
 			 "END");
-	resp_free(&r);
+	ls_resp_free(&r);
 
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/models/" FLOAT_MODEL "/load", NULL, "", 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/models/" FLOAT_MODEL "/load", NULL, "", 0, &r),
+			 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
-	resp_free(&r);
-	ck_assert_int_eq(get_status(&s, "/v2/models/" FLOAT_MODEL "/ready"), 200);
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r),
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/models/" FLOAT_MODEL "/ready"), 200);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r),
 			 0);
 	check_classification(&r, 5, "cat");
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* reload while serving */
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/models/" FLOAT_MODEL "/load", NULL, "", 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/models/" FLOAT_MODEL "/load", NULL, "", 0, &r),
+			 0);
 	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/models/nope/load", NULL, "", 0, &r), 0);
-	assert_error(&r, 404, "model_not_found", NULL);
-	resp_free(&r);
-	assert_live(&s);
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/index", H_JSON, "{\"ready\":", 9, &r), 0);
-	assert_error(&r, 400, "bad_json", NULL);
-	resp_free(&r);
-	assert_live(&s);
-	ck_assert_int_eq(get_status(&s, "/v2/health/ready"), 200);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/models/nope/load", NULL, "", 0, &r), 0);
+	ls_assert_error(&r, 404, "model_not_found", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/index", H_JSON, "{\"ready\":", 9, &r), 0);
+	ls_assert_error(&r, 400, "bad_json", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/health/ready"), 200);
 	free(jpg);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1288,42 +947,36 @@ END_TEST
 
 START_TEST(test_readiness)
 {
-	server s;
-	resp r;
-	char path[256];
-	FILE *f;
+	ls_server s;
+	ls_resp r;
 
-	repo_init(&s);
-	if (!repo_add(s.dir, FLOAT_MODEL, "imagenet_labels_1001.txt")) {
-		nftw(s.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ls_repo_init(&s);
+	if (!ls_repo_add_runnable(&s, FLOAT_MODEL, "imagenet_labels_1001.txt")) {
+		ls_repo_remove(&s);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/broken", s.dir);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/broken/1", s.dir);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/broken/1/model.tflite", s.dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("this is not a flatbuffer, just 64 bytes of text pretending to be one.....", f);
-	fclose(f);
+	{
+		static const char junk[] =
+		    "this is not a flatbuffer, just 64 bytes of text pretending to be one.....";
+		ls_repo_add_bytes(&s, "broken", junk, sizeof(junk) - 1);
+	}
 	server_start(&s, NULL, false);
 	/* live at once; ready never while a repository model is broken */
 	{
-		double t0 = now_ms();
-		while (!log_has(&s, "models ready"))
-			ck_assert(now_ms() - t0 < 30000);
+		double t0 = ls_now_ms();
+		while (!ls_log_has(&s, "models ready"))
+			ck_assert(ls_now_ms() - t0 < 30000);
 	}
-	ck_assert_int_eq(get_status(&s, "/v2/health/live"), 200);
-	ck_assert_int_eq(http(&s, "GET", "/v2/health/ready", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 503, "not_ready", "broken");
+	ck_assert_int_eq(ls_get_status(&s, "/v2/health/live"), 200);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/health/ready", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 503, "not_ready", "broken");
 	ck_assert(json_is_false(json_object_get(r.json, "ready")));
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/broken/ready", NULL, NULL, 0, &r), 0);
-	assert_error(&r, 503, "model_not_ready", NULL);
-	resp_free(&r);
-	ck_assert_int_eq(get_status(&s, "/v2/models/" FLOAT_MODEL "/ready"), 200);
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/index", NULL, "", 0, &r), 0);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/broken/ready", NULL, NULL, 0, &r), 0);
+	ls_assert_error(&r, 503, "model_not_ready", NULL);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/models/" FLOAT_MODEL "/ready"), 200);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/index", NULL, "", 0, &r), 0);
 	ck_assert_int_eq(json_array_size(r.json), 2);
 	for (size_t i = 0; i < 2; i++) {
 		json_t *e = json_array_get(r.json, i);
@@ -1332,19 +985,19 @@ START_TEST(test_readiness)
 			ck_assert_int_gt(strlen(json_string_value(json_object_get(e, "reason"))), 0);
 		}
 	}
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* a load that fails says why, with 422 */
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/models/broken/load", NULL, "", 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/models/broken/load", NULL, "", 0, &r), 0);
 	ck_assert_msg(r.status == 422 || r.status == 400, "load of a broken model: %ld %s", r.status, r.body);
-	assert_error(&r, r.status, NULL, "broken");
-	resp_free(&r);
-	assert_live(&s);
+	ls_assert_error(&r, r.status, NULL, "broken");
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	/* unloading it (a no-op) tells the server not to wait for it */
-	ck_assert_int_eq(http(&s, "POST", "/v2/repository/models/broken/unload", NULL, "", 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/repository/models/broken/unload", NULL, "", 0, &r), 0);
 	ck_assert_msg(r.status == 200, "%s", r.body);
-	resp_free(&r);
-	ck_assert_int_eq(get_status(&s, "/v2/health/ready"), 200);
-	server_stop(&s);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_get_status(&s, "/v2/health/ready"), 200);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1352,10 +1005,10 @@ END_TEST
 
 START_TEST(test_metrics)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);
 	char ct[128];
 
 	if (!jpg || !float_server(&s, NULL)) {
@@ -1364,15 +1017,15 @@ START_TEST(test_metrics)
 	}
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(
-		    http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r), 0);
+		    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r), 0);
 		ck_assert_int_eq(r.status, 200);
-		resp_free(&r);
+		ls_resp_free(&r);
 	}
-	ck_assert_int_eq(http(&s, "GET", "/v2/models/nope", NULL, NULL, 0, &r), 0);
-	resp_free(&r);
-	ck_assert_int_eq(http(&s, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(ls_http(&s, "GET", "/v2/models/nope", NULL, NULL, 0, &r), 0);
+	ls_resp_free(&r);
+	ck_assert_int_eq(ls_http(&s, "GET", "/metrics", NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_ptr_nonnull(resp_header(&r, "Content-Type", ct, sizeof(ct)));
+	ck_assert_ptr_nonnull(ls_resp_header(&r, "Content-Type", ct, sizeof(ct)));
 	ck_assert_ptr_nonnull(strstr(ct, "text/plain"));
 	{
 		static const char *const want[] = {
@@ -1396,15 +1049,16 @@ START_TEST(test_metrics)
 			ck_assert_msg(strstr(r.body, want[i]), "/metrics lacks '%s'", want[i]);
 		}
 	}
-	resp_free(&r);
+	ls_resp_free(&r);
 	/* the access log has one line per request with method, path, model, status, ms */
-	ck_assert(log_has(&s, "request POST /v1/models/" FLOAT_MODEL "/predict model=" FLOAT_MODEL
+	ck_assert(ls_log_has(&s, "request POST /v1/models/" FLOAT_MODEL "/predict model=" FLOAT_MODEL
 			      " version=1 status=200 ms="));
-	ck_assert(log_has(&s, "request GET /v2/models/nope model=nope status=404 code=model_not_found ms="));
-	ck_assert(log_has(&s, "Z info listening on http://127.0.0.1:"));
-	ck_assert(log_has(&s, "models ready: 1 of 1"));
+	ck_assert(
+	    ls_log_has(&s, "request GET /v2/models/nope model=nope status=404 code=model_not_found ms="));
+	ck_assert(ls_log_has(&s, "Z info listening on http://127.0.0.1:"));
+	ck_assert(ls_log_has(&s, "models ready: 1 of 1"));
 	free(jpg);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1412,11 +1066,11 @@ END_TEST
 
 START_TEST(test_limits)
 {
-	server s;
-	resp r;
+	ls_server s;
+	ls_resp r;
 	size_t jn = 0, pn = 0;
-	uint8_t *jpg = shared_file("images/cat_720p.jpg", &jn);	    /* 104837 bytes, 1280x720 */
-	uint8_t *png = shared_file("images/grace_hopper.png", &pn); /* 481043 bytes */
+	uint8_t *jpg = ls_shared_file("images/cat_720p.jpg", &jn);	    /* 104837 bytes, 1280x720 */
+	uint8_t *png = ls_shared_file("images/grace_hopper.png", &pn); /* 481043 bytes */
 	const char *const args[] = {"--max-body-bytes", "200000", "--max-pixels", "100000", NULL};
 	const char *const chunked[] = {"Content-Type: image/png", "Transfer-Encoding: chunked", NULL};
 
@@ -1426,30 +1080,32 @@ START_TEST(test_limits)
 		return;
 	}
 	/* Content-Length over the limit: 413 before the body is read */
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_PNG, png, (long)pn, &r), 0);
-	assert_error(&r, 413, "body_too_large", "200000");
-	resp_free(&r);
-	assert_live(&s);
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_PNG, png, (long)pn, &r),
+			 0);
+	ls_assert_error(&r, 413, "body_too_large", "200000");
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	/* chunked, no length: counted as it arrives */
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", chunked, png, (long)pn, &r),
-			 0);
-	assert_error(&r, 413, "body_too_large", "200000");
-	resp_free(&r);
-	assert_live(&s);
+	ck_assert_int_eq(
+	    ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", chunked, png, (long)pn, &r), 0);
+	ls_assert_error(&r, 413, "body_too_large", "200000");
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	/* any endpoint */
-	ck_assert_int_eq(http(&s, "POST", "/v2/models/" FLOAT_MODEL "/infer", H_JSON, png, (long)pn, &r), 0);
-	assert_error(&r, 413, "body_too_large", NULL);
-	resp_free(&r);
-	assert_live(&s);
-	/* under the byte limit, over the pixel limit: 413 from the decoder's header check */
-	ck_assert_int_eq(http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r),
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/models/" FLOAT_MODEL "/infer", H_JSON, png, (long)pn, &r),
 			 0);
-	assert_error(&r, 413, "image_too_large", NULL);
-	resp_free(&r);
-	assert_live(&s);
+	ls_assert_error(&r, 413, "body_too_large", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
+	/* under the byte limit, over the pixel limit: 413 from the decoder's header check */
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_JPEG, jpg, (long)jn, &r),
+			 0);
+	ls_assert_error(&r, 413, "image_too_large", NULL);
+	ls_resp_free(&r);
+	ls_assert_live(&s);
 	free(jpg);
 	free(png);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1479,11 +1135,11 @@ static void slow_request(slow_req *q)
 	}
 }
 
-static bool slow_server(server *s, const char *const *args)
+static bool slow_server(ls_server *s, const char *const *args)
 {
-	repo_init(s);
-	if (!repo_add(s->dir, SLOW_MODEL, NULL)) {
-		nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ls_repo_init(s);
+	if (!ls_repo_add_runnable(s, SLOW_MODEL, NULL)) {
+		ls_repo_remove(s);
 		return false;
 	}
 	server_start(s, args, true);
@@ -1492,11 +1148,11 @@ static bool slow_server(server *s, const char *const *args)
 
 START_TEST(test_queue_full)
 {
-	server s;
+	ls_server s;
 	const char *const args[] = {"--instances", "1", "--max-queue", "0", "--threads", "8", NULL};
 	slow_req q;
 	enum { N = 6 };
-	resp rs[N];
+	ls_resp rs[N];
 	CURL *e[N];
 	struct curl_slist *lists[N];
 	char hv[96], hb[64];
@@ -1511,7 +1167,7 @@ START_TEST(test_queue_full)
 	multi = curl_multi_init();
 	for (int i = 0; i < N; i++) {
 		memset(&rs[i], 0, sizeof(rs[i]));
-		e[i] = make_easy(&s, "POST", "/v2/models/" SLOW_MODEL "/infer", hdrs, q.body, (long)q.len,
+		e[i] = ls_easy(&s, "POST", "/v2/models/" SLOW_MODEL "/infer", hdrs, q.body, (long)q.len,
 				 &rs[i], &lists[i]);
 		curl_multi_add_handle(multi, e[i]);
 	}
@@ -1521,31 +1177,31 @@ START_TEST(test_queue_full)
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
 	} while (running);
 	for (int i = 0; i < N; i++) {
-		finish(e[i], &rs[i]);
+		ls_finish(e[i], &rs[i]);
 		if (rs[i].status == 200) {
 			n200++;
-			ck_assert_uint_eq(rs[i].len,
-					  (size_t)atol(resp_header(&rs[i], "Inference-Header-Content-Length",
+			ck_assert_uint_eq(
+			    rs[i].len, (size_t)atol(ls_resp_header(&rs[i], "Inference-Header-Content-Length",
 								   hb, sizeof(hb))) +
 					      384 * 384 * 3 * 4);
 		} else {
-			assert_error(&rs[i], 503, "queue_full", NULL);
-			ck_assert_ptr_nonnull(resp_header(&rs[i], "Retry-After", hb, sizeof(hb)));
+			ls_assert_error(&rs[i], 503, "queue_full", NULL);
+			ck_assert_ptr_nonnull(ls_resp_header(&rs[i], "Retry-After", hb, sizeof(hb)));
 			ck_assert_str_eq(hb, "1");
 			n503++;
 		}
 		curl_multi_remove_handle(multi, e[i]);
 		curl_easy_cleanup(e[i]);
 		curl_slist_free_all(lists[i]);
-		resp_free(&rs[i]);
+		ls_resp_free(&rs[i]);
 	}
 	curl_multi_cleanup(multi);
 	ck_assert_int_ge(n200, 1);
 	ck_assert_msg(n503 >= 1, "%d concurrent requests on 1 instance with max-queue 0: no 503", N);
-	assert_live(&s);
+	ls_assert_live(&s);
 	/* TF Serving with two inputs by name (columnar) on the same model */
 	{
-		resp r;
+		ls_resp r;
 		size_t cap = 16u << 20, n = 0;
 		char *b = malloc(cap);
 		n += (size_t)snprintf(b + n, cap - n, "{\"inputs\":{\"mobilenet_conv/Conv/BiasAdd\":[[[[");
@@ -1560,31 +1216,32 @@ START_TEST(test_queue_full)
 		}
 		n += (size_t)snprintf(b + n, cap - n, "]]}}");
 		ck_assert_int_eq(
-		    http(&s, "POST", "/v1/models/" SLOW_MODEL ":predict", H_JSON, b, (long)n, &r), 0);
+		    ls_http(&s, "POST", "/v1/models/" SLOW_MODEL ":predict", H_JSON, b, (long)n, &r), 0);
 		ck_assert_msg(r.status == 200, "%s", r.body);
 		ck_assert_int_eq(json_array_size(json_array_get(json_object_get(r.json, "outputs"), 0)), 384);
-		resp_free(&r);
+		ls_resp_free(&r);
 		free(b);
 	}
 	/* a model without a task on the task endpoint: 400 pointing to the tensor endpoints */
 	{
-		resp r;
+		ls_resp r;
 		ck_assert_int_eq(
-		    http(&s, "POST", "/v1/models/" SLOW_MODEL "/predict", H_JPEG, "\xff\xd8\xff", 3, &r), 0);
-		assert_error(&r, 400, "no_task", "/infer");
-		resp_free(&r);
+		    ls_http(&s, "POST", "/v1/models/" SLOW_MODEL "/predict", H_JPEG, "\xff\xd8\xff", 3, &r),
+		    0);
+		ls_assert_error(&r, 400, "no_task", "/infer");
+		ls_resp_free(&r);
 	}
 	free(q.body);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
 /* ---- graceful shutdown: SIGTERM lets the request in flight finish -------- */
 
 typedef struct bg {
-	server *s;
+	ls_server *s;
 	slow_req *q;
-	resp r;
+	ls_resp r;
 	int rc;
 } bg;
 
@@ -1595,14 +1252,14 @@ static void *bg_request(void *arg)
 	const char *const hdrs[] = {"Content-Type: application/octet-stream", hv, NULL};
 
 	snprintf(hv, sizeof(hv), "Inference-Header-Content-Length: %zu", b->q->hdr_len);
-	b->rc =
-	    http(b->s, "POST", "/v2/models/" SLOW_MODEL "/infer", hdrs, b->q->body, (long)b->q->len, &b->r);
+	b->rc = ls_http(b->s, "POST", "/v2/models/" SLOW_MODEL "/infer", hdrs, b->q->body, (long)b->q->len,
+			&b->r);
 	return NULL;
 }
 
 START_TEST(test_graceful_shutdown)
 {
-	server s;
+	ls_server s;
 	slow_req q;
 	bg b = {0};
 	pthread_t th;
@@ -1617,40 +1274,39 @@ START_TEST(test_graceful_shutdown)
 	b.q = &q;
 	ck_assert_int_eq(pthread_create(&th, NULL, bg_request, &b), 0);
 	/* wait until the request is in flight (the scrape itself counts 1) */
-	t0 = now_ms();
+	t0 = ls_now_ms();
 	for (;;) {
-		resp r;
+		ls_resp r;
 		bool busy = false;
-		ck_assert_int_eq(http(&s, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+		ck_assert_int_eq(ls_http(&s, "GET", "/metrics", NULL, NULL, 0, &r), 0);
 		busy = r.body && strstr(r.body, "liteserve_requests_in_flight 2");
-		resp_free(&r);
+		ls_resp_free(&r);
 		if (busy)
 			break;
-		ck_assert_msg(now_ms() - t0 < 10000, "request never in flight");
-		sleep_ms(2);
+		ck_assert_msg(ls_now_ms() - t0 < 10000, "request never in flight");
+		ls_sleep_ms(2);
 	}
-	sleep_ms(20); /* let the body arrive: the inference takes ~140 ms */
+	ls_sleep_ms(20); /* let the body arrive: the inference takes ~140 ms */
 	ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(b.rc, 0);
 	ck_assert_msg(b.r.status == 200, "in-flight request got %ld: %s", b.r.status,
 		      b.r.body ? b.r.body : "");
-	resp_free(&b.r);
-	t0 = now_ms();
-	while ((w = waitpid(s.pid, &status, WNOHANG)) == 0 && now_ms() - t0 < 30000)
-		sleep_ms(10);
+	ls_resp_free(&b.r);
+	t0 = ls_now_ms();
+	while ((w = waitpid(s.pid, &status, WNOHANG)) == 0 && ls_now_ms() - t0 < 30000)
+		ls_sleep_ms(10);
 	ck_assert_int_eq(w, s.pid);
 	s.pid = 0;
-	current = NULL;
+	ls_current = NULL;
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	{
-		char *log = read_text(s.log);
+		char *log = ls_read_text(s.log);
 		ck_assert_ptr_nonnull(strstr(log, "SIGTERM: draining"));
 		ck_assert_ptr_nonnull(strstr(log, "stopped"));
 		free(log);
 	}
-	nftw(s.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	unlink(s.log);
+	ls_repo_remove(&s);
 	free(q.body);
 }
 END_TEST
@@ -1685,7 +1341,7 @@ static int run_cli(const char *const *args, const char *const *env, char *out, s
 	close(fd);
 	waitpid(pid, &status, 0);
 	{
-		char *t = read_text(path);
+		char *t = ls_read_text(path);
 		snprintf(out, outlen, "%s", t ? t : "");
 		free(t);
 	}
@@ -1696,7 +1352,7 @@ static int run_cli(const char *const *args, const char *const *env, char *out, s
 START_TEST(test_config)
 {
 	static char out[16384];
-	server s;
+	ls_server s;
 	char cfg[128], line[512];
 	FILE *f;
 
@@ -1719,7 +1375,7 @@ START_TEST(test_config)
 	    run_cli((const char *const[]){"serve", "--log-level", "loud", NULL}, NULL, out, sizeof(out)), 2);
 
 	/* precedence: flags > env > file > defaults, seen in the startup config line */
-	repo_init(&s);
+	ls_repo_init(&s);
 	snprintf(cfg, sizeof(cfg), "%s/config.json", s.dir);
 	f = fopen(cfg, "w");
 	ck_assert_ptr_nonnull(f);
@@ -1736,7 +1392,7 @@ START_TEST(test_config)
 		const char *const args[] = {"--config", cfg, "--max-queue", "11", NULL};
 		char *log, *p;
 		server_start(&s, args, false);
-		log = read_text(s.log);
+		log = ls_read_text(s.log);
 		p = strstr(log, "config: ");
 		ck_assert_ptr_nonnull(p);
 		snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
@@ -1757,10 +1413,10 @@ START_TEST(test_config)
 	unsetenv("LITESERVE_MAX_QUEUE");
 	/* the server with an empty repository is ready and answers */
 	{
-		double t0 = now_ms();
-		while (get_status(&s, "/v2/health/ready") != 200) {
-			ck_assert(now_ms() - t0 < 10000);
-			sleep_ms(20);
+		double t0 = ls_now_ms();
+		while (ls_get_status(&s, "/v2/health/ready") != 200) {
+			ck_assert(ls_now_ms() - t0 < 10000);
+			ls_sleep_ms(20);
 		}
 	}
 	unlink(cfg);
@@ -1778,7 +1434,7 @@ START_TEST(test_config)
 	    run_cli((const char *const[]){"serve", "--config", cfg, NULL}, NULL, out, sizeof(out)), 2);
 	ck_assert_msg(strstr(out, "\"instance\": unknown option"), "%s", out);
 	unlink(cfg);
-	server_stop(&s);
+	ls_stop(&s);
 }
 END_TEST
 
@@ -1867,11 +1523,6 @@ START_TEST(test_base64)
 }
 END_TEST
 
-static void cleanup_at_exit(void)
-{
-	kill_current();
-}
-
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -1904,7 +1555,7 @@ int main(void)
 {
 	int rc;
 
-	atexit(cleanup_at_exit);
+	atexit(ls_kill_current);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = ts_run_suite(http_suite());

@@ -33,24 +33,12 @@
 
 #include "alloc.h"
 #include "image.h"
+#include "live_server.h" /* ls_shared_file */
 #include "testutil.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
 static char errbuf[512];
-
-/* Reads shared/REL; NULL (with a loud skip) when shared/ is absent. */
-static uint8_t *load_shared(const char *rel, size_t *n)
-{
-	const char *p = ts_require_shared(rel);
-	uint8_t *b;
-
-	if (!p)
-		return NULL;
-	b = ts_read_file(p, n);
-	ck_assert_msg(b != NULL, "cannot read %s", p);
-	return b;
-}
 
 static ls_image decode_ok(const uint8_t *d, size_t n, int tw, int th, const char *what)
 {
@@ -66,7 +54,7 @@ static ls_image decode_ok(const uint8_t *d, size_t n, int tw, int th, const char
 static ls_image decode_shared(const char *rel, int tw, int th)
 {
 	size_t n;
-	uint8_t *d = load_shared(rel, &n);
+	uint8_t *d = ls_shared_file(rel, &n);
 	ls_image im = {0};
 
 	if (!d)
@@ -505,7 +493,7 @@ START_TEST(test_dct_scaling)
 	    {4000, 4000, 1280, 720}, {224, 0, 1280, 720},    /* both sides needed to scale */
 	};
 	size_t n;
-	uint8_t *d = load_shared("images/cat_720p.jpg", &n);
+	uint8_t *d = ls_shared_file("images/cat_720p.jpg", &n);
 	ls_image png;
 
 	if (!d)
@@ -1061,7 +1049,7 @@ START_TEST(test_errors_before_allocation)
 	free(jpg);
 
 	/* caller limits, on real files */
-	real = load_shared("images/grace_hopper.png", &rn);
+	real = ls_shared_file("images/grace_hopper.png", &rn);
 	if (!real)
 		return;
 	nn_alloc_fail_after(0);
@@ -1075,13 +1063,13 @@ START_TEST(test_errors_before_allocation)
 	expect(real, rn, &lim, LS_IMG_TOO_LARGE, "height 600, limit is 599", "max_height");
 	nn_alloc_fail_after(-1);
 	free(real);
-	real = load_shared("images/cat_720p.jpg", &rn);
+	real = ls_shared_file("images/cat_720p.jpg", &rn);
 	lim.max_height = 0;
 	lim.max_pixels = 1280 * 720 - 1;
 	expect(real, rn, &lim, LS_IMG_TOO_LARGE, "JPEG header claims 1280x720 pixels", "JPEG limit");
 	free(real);
 	/* progressive JPEGs buffer every coefficient: bounded separately */
-	real = load_shared("images/grace_hopper_progressive.jpg", &rn);
+	real = ls_shared_file("images/grace_hopper_progressive.jpg", &rn);
 	lim.max_pixels = 0;
 	lim.max_decoder_bytes = 100000;
 	expect(real, rn, &lim, LS_IMG_TOO_LARGE, "limit of 100000 bytes", "decoder memory");
@@ -1096,7 +1084,7 @@ START_TEST(test_truncated_jpeg)
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		size_t n;
-		uint8_t *d = load_shared(files[f], &n);
+		uint8_t *d = ls_shared_file(files[f], &n);
 
 		if (!d)
 			return;

@@ -8,7 +8,6 @@
  * checked against published FarmHash Fingerprint64 values on every length
  * path (0-16, 17-32, 33-64, > 64 bytes).
  */
-#define _GNU_SOURCE /* nftw, PR_SET_PDEATHSIG (live_server.h) */
 #include <check.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -582,14 +581,7 @@ START_TEST(test_http_endpoint)
 	json_t *replies;
 
 	ls_repo_init(&s);
-	snprintf(path, sizeof(path), "%s/smartreply_demo", s.dir);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/smartreply_demo/1", s.dir);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/smartreply_demo/1/model.tflite", s.dir);
-	f = fopen(path, "wb");
-	ck_assert(f && fwrite(bytes, 1, size, f) == size);
-	fclose(f);
+	ls_repo_add_bytes(&s, "smartreply_demo", bytes, size);
 	free(bytes);
 	snprintf(path, sizeof(path), "%s/smartreply_demo/labels.txt", s.dir);
 	f = fopen(path, "w");
@@ -736,7 +728,6 @@ int main(void)
 	tcase_add_test(tc, test_http_endpoint);
 	tcase_add_test(tc, test_hosted_model);
 	suite_add_tcase(s, tc);
-	(void)ls_repo_add; /* live_server.h's shared-model helper: not needed here */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	atexit(ls_kill_current);
 	return ts_run_suite(s);
