@@ -232,7 +232,7 @@ static bool method_matches(const char *route_method, const char *method)
 
 void srv_dispatch(srv_request *req, srv_response *resp)
 {
-	char buf[2048]; /* server.c's SRV_MAX_PATH: longer paths match no route */
+	char buf[2048]; /* longer paths match no route: 404 */
 	const srv_route *first = NULL;
 
 	for (const srv_route *r = srv_routes; r->pattern; r++) {

@@ -57,7 +57,6 @@
 
 #include "metrics.h"
 
-#define SRV_MAX_PATH 2048 /* longer paths match no route: 404 */
 #define SRV_BODY_INITIAL (64u << 10)
 #define SRV_BODY_PREALLOC_MAX (4u << 20)
 #define SRV_DISCARD_MAX (4u << 20)   /* bytes dropped after the limit before closing instead of a 413 */
@@ -307,17 +306,10 @@ static enum MHD_Result queue_error(struct MHD_Connection *c, req_state *st, int 
 	return queue(c, st, &resp);
 }
 
-static bool method_matches(const char *route_method, const char *method)
-{
-	if (!strcmp(route_method, "*") || !strcmp(route_method, method))
-		return true;
-	return !strcmp(method, "HEAD") && !strcmp(route_method, "GET");
-}
-
+/* The route walk (404/405 included) is srv_dispatch's; this only builds the
+ * request the handlers see from the connection. */
 static void dispatch(struct MHD_Connection *c, req_state *st, const char *path, srv_response *resp)
 {
-	char buf[SRV_MAX_PATH];
-	const srv_route *first = NULL;
 	srv_request req = {0};
 
 	req.method = st->method;
@@ -327,44 +319,7 @@ static void dispatch(struct MHD_Connection *c, req_state *st, const char *path, 
 	req.body_len = st->len;
 	req.app = st->app;
 	req.conn_ = c;
-	for (const srv_route *r = srv_routes; r->pattern; r++) {
-		if (first) {
-			if (strcmp(r->pattern, first->pattern) != 0)
-				continue;
-		} else if (srv_route_match(r->pattern, path, buf, sizeof(buf), req.params, &req.n_params)) {
-			first = r;
-		} else {
-			continue;
-		}
-		if (method_matches(r->method, st->method)) {
-			r->handler(&req, resp);
-			if (!resp->body && !resp->status)
-				srv_reply_error(resp, 500, "internal", "the handler gave no answer");
-			return;
-		}
-	}
-	if (!first) {
-		srv_reply_error(resp, 404, "not_found", "no endpoint %s (see docs/openapi.yaml)", path);
-		return;
-	}
-	{
-		char allow[128] = "";
-		size_t n = 0;
-
-		for (const srv_route *r = first; r->pattern; r++) {
-			if (strcmp(r->pattern, first->pattern) != 0)
-				continue;
-			n += (size_t)snprintf(allow + n, n < sizeof(allow) ? sizeof(allow) - n : 0, "%s%s",
-					      n ? ", " : "", r->method);
-			if (!strcmp(r->method, "GET") && n < sizeof(allow))
-				n += (size_t)snprintf(allow + n, sizeof(allow) - n, ", HEAD");
-			if (n >= sizeof(allow))
-				break;
-		}
-		srv_reply_error(resp, 405, "method_not_allowed", "%s does not accept %s (allowed: %s)", path,
-				st->method, allow);
-		srv_add_header(resp, "Allow", allow);
-	}
+	srv_dispatch(&req, resp);
 }
 
 static void workers_push(struct srv_workers *w, req_state *st)
