@@ -1073,6 +1073,9 @@ START_TEST(test_limits)
 	uint8_t *png = ls_shared_file("images/grace_hopper.png", &pn); /* 481043 bytes */
 	const char *const args[] = {"--max-body-bytes", "200000", "--max-pixels", "100000", NULL};
 	const char *const chunked[] = {"Content-Type: image/png", "Transfer-Encoding: chunked", NULL};
+	/* a client that waits for the server's go-ahead gets the 413 before it sends anything */
+	const char *const png_expect[] = {"Content-Type: image/png", "Expect: 100-continue", NULL};
+	const char *const json_expect[] = {"Content-Type: application/json", "Expect: 100-continue", NULL};
 
 	if (!jpg || !png || !float_server(&s, args)) {
 		free(jpg);
@@ -1080,7 +1083,7 @@ START_TEST(test_limits)
 		return;
 	}
 	/* Content-Length over the limit: 413 before the body is read */
-	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", H_PNG, png, (long)pn, &r),
+	ck_assert_int_eq(ls_http(&s, "POST", "/v1/models/" FLOAT_MODEL "/predict", png_expect, png, (long)pn, &r),
 			 0);
 	ls_assert_error(&r, 413, "body_too_large", "200000");
 	ls_resp_free(&r);
@@ -1092,7 +1095,7 @@ START_TEST(test_limits)
 	ls_resp_free(&r);
 	ls_assert_live(&s);
 	/* any endpoint */
-	ck_assert_int_eq(ls_http(&s, "POST", "/v2/models/" FLOAT_MODEL "/infer", H_JSON, png, (long)pn, &r),
+	ck_assert_int_eq(ls_http(&s, "POST", "/v2/models/" FLOAT_MODEL "/infer", json_expect, png, (long)pn, &r),
 			 0);
 	ls_assert_error(&r, 413, "body_too_large", NULL);
 	ls_resp_free(&r);

@@ -15,8 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <unistd.h>
 
+#include "png_write.h"
 #include "pool.h"
 #include "pose_decode.h"
 #include "repository.h"
@@ -374,49 +375,12 @@ END_TEST
 
 /* ---- the adapter on a MoveNet-shaped model -------------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint8_t *chunk(uint8_t *p, const char *type, const uint8_t *data, uint32_t n)
-{
-	put32(p, n);
-	memcpy(p + 4, type, 4);
-	if (n)
-		memcpy(p + 8, data, n);
-	put32(p + 8 + n, (uint32_t)crc32(0, p + 4, n + 4));
-	return p + 12 + n;
-}
-
-/* An 8-bit RGB PNG of w x h pixels (rgb row-major). */
+/* An 8-bit RGB PNG of w x h pixels (rgb row-major), by the server's own encoder. */
 static uint8_t *rgb_png(int w, int h, const uint8_t *rgb, size_t *len)
 {
-	size_t row = 1 + 3 * (size_t)w, raw_len = row * (size_t)h;
-	uint8_t *raw = malloc(raw_len), *z, *png, *p, ihdr[13] = {0};
-	uLongf zlen = compressBound(raw_len);
-
-	for (int y = 0; y < h; y++) {
-		raw[y * row] = 0;
-		memcpy(raw + y * row + 1, rgb + (size_t)y * 3 * w, 3 * (size_t)w);
-	}
-	z = malloc(zlen);
-	ck_assert(compress(z, &zlen, raw, raw_len) == Z_OK);
-	put32(ihdr, (uint32_t)w);
-	put32(ihdr + 4, (uint32_t)h);
-	ihdr[8] = 8;
-	ihdr[9] = 2;
-	png = malloc(8 + 25 + 12 + zlen + 12);
-	memcpy(png, "\x89PNG\r\n\x1a\n", 8);
-	p = chunk(png + 8, "IHDR", ihdr, 13);
-	p = chunk(p, "IDAT", z, (uint32_t)zlen);
-	p = chunk(p, "IEND", NULL, 0);
-	*len = (size_t)(p - png);
-	free(raw);
-	free(z);
+	uint8_t *png = NULL;
+	char e[128];
+	ck_assert_int_eq(ls_png_encode(rgb, w, h, LS_PNG_RGB, &png, len, e, sizeof(e)), LS_IMG_OK);
 	return png;
 }
 
