@@ -596,7 +596,8 @@ static nn_status conv_prepare_int(nn_graph *g, nn_node *node, nn_err *err)
 	return conv_2d_int_prepare(g, node, &d->q, err);
 }
 
-static nn_status conv_prepare(nn_graph *g, nn_node *node, nn_err *err)
+nn_status conv_prepare_by_dtype(nn_graph *g, nn_node *node, nn_err *err, int rank, conv_prepare_fn prepare_f32,
+				conv_prepare_fn prepare_q8)
 {
 	const nn_tensor *in;
 	nn_status st;
@@ -604,19 +605,24 @@ static nn_status conv_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((st = nn_check_arity(node, 2, 3, 1, err)) != NN_OK)
 		return st;
 	in = nn_in(g, node, 0);
-	if (in->rank != 4)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input must have rank 4 (NHWC), not rank %d",
+	if (rank && in->rank != rank)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input must have rank %d (NHWC), not rank %d", rank,
 				   in->rank);
 	switch (in->type) {
 	case NN_F32:
-		return conv_prepare_f32(g, node, err);
+		return prepare_f32(g, node, err);
 	case NN_U8:
 	case NN_I8:
-		return conv_prepare_int(g, node, err);
+		return prepare_q8(g, node, err);
 	default:
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
 				   nn_dtype_name(in->type));
 	}
+}
+
+static nn_status conv_prepare(nn_graph *g, nn_node *node, nn_err *err)
+{
+	return conv_prepare_by_dtype(g, node, err, 4, conv_prepare_f32, conv_prepare_int);
 }
 
 static nn_status conv_eval(const nn_node *node, nn_exec *ex)

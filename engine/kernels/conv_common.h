@@ -178,6 +178,14 @@ typedef struct conv_geom {
  * Defined in conv_2d.c. */
 nn_status conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_type, conv_geom *geo, int *act, nn_err *err);
 
+/* The prepare entry of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED
+ * (conv_2d.c): inputs (input, filter[, bias]), one output; an input of rank
+ * `rank` (0 = any); float32 goes to prepare_f32, uint8/int8 to prepare_q8,
+ * anything else is refused. */
+typedef nn_status (*conv_prepare_fn)(nn_graph *g, nn_node *node, nn_err *err);
+nn_status conv_prepare_by_dtype(nn_graph *g, nn_node *node, nn_err *err, int rank, conv_prepare_fn prepare_f32,
+				conv_prepare_fn prepare_q8);
+
 /* The integer CONV_2D (conv_2d_int.c), reached from conv_2d.c's prepare,
  * eval and free: conv_2d_int_prepare stores its state in *out as soon as it
  * exists (so the caller's free releases it after a failure). */

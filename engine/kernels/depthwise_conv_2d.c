@@ -259,25 +259,7 @@ static nn_status dw_prepare_int(nn_graph *g, nn_node *node, nn_err *err)
 
 static nn_status dw_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
-	const nn_tensor *in;
-	nn_status st;
-
-	if ((st = nn_check_arity(node, 2, 3, 1, err)) != NN_OK)
-		return st;
-	in = nn_in(g, node, 0);
-	if (in->rank != 4)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input must have rank 4 (NHWC), not rank %d",
-				   in->rank);
-	switch (in->type) {
-	case NN_F32:
-		return dw_prepare_f32(g, node, err);
-	case NN_U8:
-	case NN_I8:
-		return dw_prepare_int(g, node, err);
-	default:
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported yet",
-				   nn_dtype_name(in->type));
-	}
+	return conv_prepare_by_dtype(g, node, err, 4, dw_prepare_f32, dw_prepare_int);
 }
 
 static nn_status dw_eval(const nn_node *node, nn_exec *ex)
