@@ -400,11 +400,43 @@ static void conv_packed_task(void *ctx, int task, int thread)
 
 /* --- prepare / eval -------------------------------------------------- */
 
+nn_status conv_window_make(const nn_node *node, const conv_window_ids *ids, const nn_tensor *in, int32_t kh,
+			   int32_t kw, conv_window *w, int *act, nn_err *err)
+{
+	int padding = nn_opt_i8(node, ids->padding, CONV_PADDING_SAME);
+
+	w->sw = nn_opt_i32(node, ids->stride_w, 0);
+	w->sh = nn_opt_i32(node, ids->stride_h, 0);
+	w->dw = nn_opt_i32(node, ids->dilation_w, 1);
+	w->dh = nn_opt_i32(node, ids->dilation_h, 1);
+	*act = nn_opt_i8(node, ids->activation, NN_ACT_NONE);
+	if (padding != CONV_PADDING_SAME && padding != CONV_PADDING_VALID)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
+				   "padding %d is neither SAME (0) nor VALID (1)", padding);
+	if (w->sh <= 0 || w->sw <= 0)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "stride %dx%d (h x w) must be positive", w->sh,
+				   w->sw);
+	if (w->dh <= 0 || w->dw <= 0)
+		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dilation %dx%d (h x w) must be positive", w->dh,
+				   w->dw);
+	w->oh = conv_out_size(padding, in->dims[1], kh, w->sh, w->dh, &w->pad_h);
+	w->ow = conv_out_size(padding, in->dims[2], kw, w->sw, w->dw, &w->pad_w);
+	if (w->oh == 0 || w->ow == 0)
+		return nn_node_err(
+		    node, err, NN_ERR_BAD_MODEL,
+		    "input %dx%d, filter %dx%d, stride %dx%d, dilation %dx%d and %s padding give no "
+		    "valid output",
+		    in->dims[1], in->dims[2], kh, kw, w->sh, w->sw, w->dh, w->dw, conv_padding_name(padding));
+	return NN_OK;
+}
+
 nn_status conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_type, conv_geom *geo, int *act, nn_err *err)
 {
 	const nn_tensor *in = nn_in(g, node, 0), *f = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
-	int padding;
-	int32_t sw, sh, dw, dh, oh, ow, pad_h, pad_w, dims[4];
+	static const conv_window_ids window_ids = {OPT_PADDING, OPT_STRIDE_W, OPT_STRIDE_H,
+						   OPT_ACTIVATION, OPT_DILATION_W, OPT_DILATION_H};
+	int32_t dims[4];
+	conv_window w;
 	nn_status st;
 
 	if (f->rank != 4)
@@ -436,34 +468,11 @@ nn_status conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_type, conv_g
 	if (node->op->has_options && node->op->options_type != CONV2D_OPTIONS)
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "options are of type %d, not Conv2DOptions",
 				   node->op->options_type);
-	padding = nn_opt_i8(node, OPT_PADDING, CONV_PADDING_SAME);
-	sw = nn_opt_i32(node, OPT_STRIDE_W, 0);
-	sh = nn_opt_i32(node, OPT_STRIDE_H, 0);
-	dw = nn_opt_i32(node, OPT_DILATION_W, 1);
-	dh = nn_opt_i32(node, OPT_DILATION_H, 1);
-	*act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
-	if (padding != CONV_PADDING_SAME && padding != CONV_PADDING_VALID)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "padding %d is neither SAME (0) nor VALID (1)", padding);
-	if (sh <= 0 || sw <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "stride %dx%d (h x w) must be positive", sh,
-				   sw);
-	if (dh <= 0 || dw <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dilation %dx%d (h x w) must be positive", dh,
-				   dw);
-
-	oh = conv_out_size(padding, in->dims[1], f->dims[1], sh, dh, &pad_h);
-	ow = conv_out_size(padding, in->dims[2], f->dims[2], sw, dw, &pad_w);
-	if (oh == 0 || ow == 0)
-		return nn_node_err(
-		    node, err, NN_ERR_BAD_MODEL,
-		    "input %dx%d, filter %dx%d, stride %dx%d, dilation %dx%d and %s padding give no "
-		    "valid output",
-		    in->dims[1], in->dims[2], f->dims[1], f->dims[2], sh, sw, dh, dw,
-		    conv_padding_name(padding));
+	if ((st = conv_window_make(node, &window_ids, in, f->dims[1], f->dims[2], &w, act, err)) != NN_OK)
+		return st;
 	dims[0] = in->dims[0];
-	dims[1] = oh;
-	dims[2] = ow;
+	dims[1] = w.oh;
+	dims[2] = w.ow;
 	dims[3] = f->dims[0];
 	if ((st = nn_set_output(g, node, 0, out_type, 4, dims, err)) != NN_OK)
 		return st;
@@ -472,17 +481,17 @@ nn_status conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_type, conv_g
 	    .ih = in->dims[1],
 	    .iw = in->dims[2],
 	    .ic = in->dims[3],
-	    .oh = oh,
-	    .ow = ow,
+	    .oh = w.oh,
+	    .ow = w.ow,
 	    .oc = f->dims[0],
 	    .kh = f->dims[1],
 	    .kw = f->dims[2],
-	    .sh = sh,
-	    .sw = sw,
-	    .dh = dh,
-	    .dw = dw,
-	    .pad_h = pad_h,
-	    .pad_w = pad_w,
+	    .sh = w.sh,
+	    .sw = w.sw,
+	    .dh = w.dh,
+	    .dw = w.dw,
+	    .pad_h = w.pad_h,
+	    .pad_w = w.pad_w,
 	};
 	return NN_OK;
 }

@@ -172,6 +172,25 @@ typedef struct conv_geom {
 	int pad_h, pad_w;  /* leading pads */
 } conv_geom;
 
+/* Option field ids of the sliding window: Conv2DOptions and
+ * DepthwiseConv2DOptions hold the same fields under different numbers. */
+typedef struct conv_window_ids {
+	int padding, stride_w, stride_h, activation, dilation_w, dilation_h;
+} conv_window_ids;
+
+/* The window of a 2-D convolution: strides, dilations, output size and
+ * leading pads. */
+typedef struct conv_window {
+	int32_t sh, sw, dh, dw, oh, ow, pad_h, pad_w;
+} conv_window;
+
+/* Reads padding, strides, dilations and the fused activation (*act, not yet
+ * validated) from the options at ids, refuses invalid values and a window
+ * that gives no output for input `in` (NHWC) and a kh x kw filter, and
+ * fills *w.  Shared by CONV_2D and DEPTHWISE_CONV_2D; defined in conv_2d.c. */
+nn_status conv_window_make(const nn_node *node, const conv_window_ids *ids, const nn_tensor *in, int32_t kh,
+			   int32_t kw, conv_window *w, int *act, nn_err *err);
+
 /* Validates the options and shapes of a CONV_2D (filter [oc, kh, kw, ic],
  * optional bias [oc]) whatever the dtypes, sets output 0 to type out_type
  * and fills *geo and the fused activation *act (not yet validated).

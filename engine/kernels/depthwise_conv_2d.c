@@ -109,8 +109,10 @@ nn_status depthwise_conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_ty
 				     nn_err *err)
 {
 	const nn_tensor *in = nn_in(g, node, 0), *f = nn_in(g, node, 1), *bias = nn_in(g, node, 2);
-	int padding;
-	int32_t sw, sh, dw, dh, oh, ow, pad_h, pad_w, dims[4];
+	static const conv_window_ids window_ids = {OPT_PADDING, OPT_STRIDE_W, OPT_STRIDE_H,
+						   OPT_ACTIVATION, OPT_DILATION_W, OPT_DILATION_H};
+	int32_t dims[4];
+	conv_window w;
 	nn_status st;
 
 	if (f->rank != 4)
@@ -139,34 +141,11 @@ nn_status depthwise_conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_ty
 		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
 				   "options are of type %d, not DepthwiseConv2DOptions",
 				   node->op->options_type);
-	padding = nn_opt_i8(node, OPT_PADDING, CONV_PADDING_SAME);
-	sw = nn_opt_i32(node, OPT_STRIDE_W, 0);
-	sh = nn_opt_i32(node, OPT_STRIDE_H, 0);
-	dw = nn_opt_i32(node, OPT_DILATION_W, 1);
-	dh = nn_opt_i32(node, OPT_DILATION_H, 1);
-	*act = nn_opt_i8(node, OPT_ACTIVATION, NN_ACT_NONE);
-	if (padding != CONV_PADDING_SAME && padding != CONV_PADDING_VALID)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "padding %d is neither SAME (0) nor VALID (1)", padding);
-	if (sh <= 0 || sw <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "stride %dx%d (h x w) must be positive", sh,
-				   sw);
-	if (dh <= 0 || dw <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "dilation %dx%d (h x w) must be positive", dh,
-				   dw);
-
-	oh = conv_out_size(padding, in->dims[1], f->dims[1], sh, dh, &pad_h);
-	ow = conv_out_size(padding, in->dims[2], f->dims[2], sw, dw, &pad_w);
-	if (oh == 0 || ow == 0)
-		return nn_node_err(
-		    node, err, NN_ERR_BAD_MODEL,
-		    "input %dx%d, filter %dx%d, stride %dx%d, dilation %dx%d and %s padding give no "
-		    "valid output",
-		    in->dims[1], in->dims[2], f->dims[1], f->dims[2], sh, sw, dh, dw,
-		    conv_padding_name(padding));
+	if ((st = conv_window_make(node, &window_ids, in, f->dims[1], f->dims[2], &w, act, err)) != NN_OK)
+		return st;
 	dims[0] = in->dims[0];
-	dims[1] = oh;
-	dims[2] = ow;
+	dims[1] = w.oh;
+	dims[2] = w.ow;
 	dims[3] = f->dims[3];
 	if ((st = nn_set_output(g, node, 0, out_type, 4, dims, err)) != NN_OK)
 		return st;
@@ -175,18 +154,18 @@ nn_status depthwise_conv_2d_geometry(nn_graph *g, nn_node *node, nn_dtype out_ty
 	    .ih = in->dims[1],
 	    .iw = in->dims[2],
 	    .ic = in->dims[3],
-	    .oh = oh,
-	    .ow = ow,
+	    .oh = w.oh,
+	    .ow = w.ow,
 	    .oc = f->dims[3],
 	    .mult = f->dims[3] / in->dims[3],
 	    .kh = f->dims[1],
 	    .kw = f->dims[2],
-	    .sh = sh,
-	    .sw = sw,
-	    .dh = dh,
-	    .dw = dw,
-	    .pad_h = pad_h,
-	    .pad_w = pad_w,
+	    .sh = w.sh,
+	    .sw = w.sw,
+	    .dh = w.dh,
+	    .dw = w.dw,
+	    .pad_h = w.pad_h,
+	    .pad_w = w.pad_w,
 	};
 	return NN_OK;
 }
