@@ -61,6 +61,7 @@
 #include "alloc.h"
 #include "kernel.h"
 #include "quant_math.h"
+#include "resize_common.h"
 
 enum {
 	RB_OPT_ALIGN_CORNERS = 2,
@@ -321,7 +322,7 @@ static void rb_free(void *p)
 
 static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
-	const nn_tensor *in, *size;
+	const nn_tensor *in;
 	bool align, half;
 	int32_t oh, ow, dims[4];
 	float sh, sw;
@@ -331,7 +332,6 @@ static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((st = nn_check_arity(node, 2, 2, 1, err)) != NN_OK)
 		return st;
 	in = nn_in(g, node, 0);
-	size = nn_in(g, node, 1);
 	if (in->type != NN_F32 && in->type != NN_U8 && in->type != NN_I8)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported",
 				   nn_dtype_name(in->type));
@@ -350,23 +350,8 @@ static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 					   (double)out->quant->scale[0], (long long)out->quant->zero_point[0],
 					   (double)in->quant->scale[0], (long long)in->quant->zero_point[0]);
 	}
-	if (in->rank != 4)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)",
-				   in->rank);
-	if (size->type != NN_I32 || size->rank != 1 || size->dims[0] != 2)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "size must be an int32 tensor of shape [2], not %s rank %d",
-				   nn_dtype_name(size->type), size->rank);
-	if (size->kind != NN_TENSOR_CONST)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "size is computed at run time; only a constant size is supported");
-	oh = ((const int32_t *)size->data)[0];
-	ow = ((const int32_t *)size->data)[1];
-	if (oh <= 0 || ow <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "output size %dx%d must be positive", oh, ow);
-	if (in->dims[1] <= 0 || in->dims[2] <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input is %dx%d; nothing to interpolate from",
-				   in->dims[1], in->dims[2]);
+	if ((st = resize_output_size(g, node, "interpolate from", &oh, &ow, err)) != NN_OK)
+		return st;
 	align = nn_opt_bool(node, RB_OPT_ALIGN_CORNERS, false);
 	half = nn_opt_bool(node, RB_OPT_HALF_PIXEL_CENTERS, false);
 	if (align && half)

@@ -21,6 +21,8 @@
 
 #include "alloc.h"
 #include "kernel.h"
+#include "quant_math.h"
+#include "resize_common.h"
 
 enum {
 	RNN_OPT_ALIGN_CORNERS = 0,
@@ -55,18 +57,6 @@ static int32_t rnn_source(int32_t i, int32_t in_size, int32_t out_size, bool ali
 	return s;
 }
 
-static bool same_quant(const nn_quant *a, const nn_quant *b)
-{
-	if (!a || !b)
-		return a == b;
-	if (a->n != b->n)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-			return false;
-	return true;
-}
-
 static void rnn_free(void *p)
 {
 	nn_free(p);
@@ -74,7 +64,7 @@ static void rnn_free(void *p)
 
 static nn_status rnn_prepare(nn_graph *g, nn_node *node, nn_err *err)
 {
-	const nn_tensor *in, *size;
+	const nn_tensor *in;
 	const nn_tensor *out;
 	bool align, half;
 	int32_t oh, ow, dims[4];
@@ -85,30 +75,14 @@ static nn_status rnn_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	if ((st = nn_check_arity(node, 2, 2, 1, err)) != NN_OK)
 		return st;
 	in = nn_in(g, node, 0);
-	size = nn_in(g, node, 1);
 	out = nn_out(g, node, 0);
 	es = nn_dtype_size(in->type);
 	if (es == 0)
 		return nn_node_err(node, err, NN_ERR_UNSUPPORTED, "input type %s is not supported",
 				   nn_dtype_name(in->type));
-	if (in->rank != 4)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input has rank %d, expected 4 (NHWC)",
-				   in->rank);
-	if (size->type != NN_I32 || size->rank != 1 || size->dims[0] != 2)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL,
-				   "size must be an int32 tensor of shape [2], not %s rank %d",
-				   nn_dtype_name(size->type), size->rank);
-	if (size->kind != NN_TENSOR_CONST)
-		return nn_node_err(node, err, NN_ERR_UNSUPPORTED,
-				   "size is computed at run time; only a constant size is supported");
-	oh = ((const int32_t *)size->data)[0];
-	ow = ((const int32_t *)size->data)[1];
-	if (oh <= 0 || ow <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "output size %dx%d must be positive", oh, ow);
-	if (in->dims[1] <= 0 || in->dims[2] <= 0)
-		return nn_node_err(node, err, NN_ERR_BAD_MODEL, "input is %dx%d; nothing to sample from",
-				   in->dims[1], in->dims[2]);
-	if (!same_quant(in->quant, out->quant) && in->quant && out->quant)
+	if ((st = resize_output_size(g, node, "sample from", &oh, &ow, err)) != NN_OK)
+		return st;
+	if (!qm_same_quant(in->quant, out->quant) && in->quant && out->quant)
 		return nn_node_err(
 		    node, err, NN_ERR_UNSUPPORTED,
 		    "output quantization differs from the input's (values are copied, not rescaled)");

@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "kernel.h"
+#include "quant_math.h"
 
 enum { UNPACK_OPT_NUM = 0, UNPACK_OPT_AXIS = 1 };
 
@@ -23,18 +24,6 @@ typedef struct unpack_data {
 	int64_t outer; /* rows before the axis */
 	size_t inner;  /* bytes of one row of one output */
 } unpack_data;
-
-static bool unpack_same_quant(const nn_quant *a, const nn_quant *b)
-{
-	if (!a || !b || a->n == 0 || b->n == 0)
-		return (!a || a->n == 0) && (!b || b->n == 0);
-	if (a->n != b->n)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (a->scale[i] != b->scale[i] || a->zero_point[i] != b->zero_point[i])
-			return false;
-	return true;
-}
 
 static void unpack_free(void *p)
 {
@@ -77,7 +66,7 @@ static nn_status unpack_prepare(nn_graph *g, nn_node *node, nn_err *err)
 			dims[j++] = in->dims[k];
 	for (int k = 0; k < node->n_outputs; k++) {
 		const nn_tensor *o = nn_out(g, node, k);
-		if (!unpack_same_quant(in->quant, o->quant))
+		if (!qm_same_quant(in->quant, o->quant))
 			return nn_node_err(
 			    node, err, NN_ERR_UNSUPPORTED,
 			    "output %d quantization differs from the input's (values are copied, "
