@@ -172,6 +172,14 @@ static inline void *nn_ex_scratch(nn_exec *ex, int thread)
 typedef void (*nn_task_fn)(void *ctx, int task, int thread);
 void nn_parallel_for(nn_exec *ex, int n_tasks, nn_task_fn fn, void *ctx);
 
+/* Runs fn(ctx, i0, i1) over [0, count) cut into ranges of per_task items
+ * (the last one shorter): on the pool when there are several ranges and
+ * several threads, else as one call over [0, count).  The ranges depend on
+ * count and per_task only, so a kernel whose items are independent gives
+ * the same result on any number of threads. */
+typedef void (*nn_range_fn)(void *ctx, int64_t i0, int64_t i1);
+void nn_parallel_range(nn_exec *ex, int64_t count, int64_t per_task, nn_range_fn fn, void *ctx);
+
 /* True when LITESERVE_FORCE_REFERENCE=1: kernels choose plain C references. */
 bool nn_force_reference(void);
 

@@ -4,6 +4,7 @@
  * activation into its own arena; constants keep pointing at the model or
  * graph buffers.  invoke walks the nodes and calls eval; nothing allocates.
  */
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -160,4 +161,33 @@ nn_status nn_session_invoke(nn_session *s, nn_err *err)
 void nn_parallel_for(nn_exec *ex, int n_tasks, nn_task_fn fn, void *ctx)
 {
 	nn_pool_run(ex->pool, n_tasks, fn, ctx);
+}
+
+typedef struct range_job {
+	nn_range_fn fn;
+	void *ctx;
+	int64_t count, per_task;
+} range_job;
+
+static void range_task(void *job_, int task, int thread)
+{
+	const range_job *j = job_;
+	int64_t i0 = (int64_t)task * j->per_task, i1 = i0 + j->per_task;
+
+	(void)thread;
+	j->fn(j->ctx, i0, i1 < j->count ? i1 : j->count);
+}
+
+void nn_parallel_range(nn_exec *ex, int64_t count, int64_t per_task, nn_range_fn fn, void *ctx)
+{
+	range_job j = {fn, ctx, count, per_task > 0 ? per_task : 1};
+	int64_t n_tasks;
+
+	if (count <= 0)
+		return;
+	n_tasks = (count + j.per_task - 1) / j.per_task;
+	if (n_tasks > 1 && n_tasks <= INT_MAX && ex->n_threads > 1)
+		nn_parallel_for(ex, (int)n_tasks, range_task, &j);
+	else
+		fn(ctx, 0, count);
 }

@@ -35,7 +35,6 @@ typedef struct am_ctx {
 	const am_data *d;
 	const void *in;
 	void *out;
-	int64_t rows_per_task; /* outer rows per task */
 } am_ctx;
 
 /* For each of `inner` columns of one outer row: first index of the max. */
@@ -115,14 +114,10 @@ static void am_rows(const am_data *d, const void *in, void *out, int64_t o0, int
 	}
 }
 
-static void am_task(void *ctx_, int task, int thread)
+static void am_task(void *ctx_, int64_t o0, int64_t o1)
 {
 	const am_ctx *c = ctx_;
-	int64_t o0 = (int64_t)task * c->rows_per_task, o1 = o0 + c->rows_per_task;
 
-	(void)thread;
-	if (o1 > c->d->outer)
-		o1 = c->d->outer;
 	am_rows(c->d, c->in, c->out, o0, o1);
 }
 
@@ -227,17 +222,11 @@ static nn_status am_prepare(nn_graph *g, nn_node *node, nn_err *err)
 static nn_status am_eval(const nn_node *node, nn_exec *ex)
 {
 	const am_data *d = node->data;
-	am_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, 1};
-	int64_t per_row = d->n * d->inner, n_tasks;
+	am_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data};
+	int64_t per_row = d->n * d->inner;
 
-	if (d->outer == 0 || per_row == 0)
-		return NN_OK;
-	c.rows_per_task = 65536 / per_row + 1; /* ~64k values per task */
-	n_tasks = (d->outer + c.rows_per_task - 1) / c.rows_per_task;
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, (int)n_tasks, am_task, &c);
-	else
-		am_rows(d, c.in, c.out, 0, d->outer);
+	if (per_row > 0)
+		nn_parallel_range(ex, d->outer, 65536 / per_row + 1, am_task, &c); /* ~64k values per task */
 	return NN_OK;
 }
 

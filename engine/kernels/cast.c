@@ -44,7 +44,6 @@ typedef struct cast_ctx {
 	const cast_data *d;
 	const void *in;
 	void *out;
-	int64_t per_task;
 } cast_ctx;
 
 /* One element on its way: an integer or a float. */
@@ -186,14 +185,10 @@ static void cast_range(const cast_data *d, const void *in, void *out, int64_t e0
 		cast_store(d->to, out, i, cast_load(d->from, in, i));
 }
 
-static void cast_task(void *ctx_, int task, int thread)
+static void cast_task(void *ctx_, int64_t e0, int64_t e1)
 {
 	const cast_ctx *c = ctx_;
-	int64_t e0 = (int64_t)task * c->per_task, e1 = e0 + c->per_task;
 
-	(void)thread;
-	if (e1 > c->d->count)
-		e1 = c->d->count;
 	cast_range(c->d, c->in, c->out, e0, e1);
 }
 
@@ -257,16 +252,10 @@ static nn_status cast_prepare(nn_graph *g, nn_node *node, nn_err *err)
 static nn_status cast_eval(const nn_node *node, nn_exec *ex)
 {
 	const cast_data *d = node->data;
-	cast_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, 32768};
-	int64_t n_tasks;
+	cast_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data};
 
-	if (d->folded || d->count == 0)
-		return NN_OK;
-	n_tasks = (d->count + c.per_task - 1) / c.per_task;
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, (int)n_tasks, cast_task, &c);
-	else
-		cast_range(d, c.in, c.out, 0, d->count);
+	if (!d->folded)
+		nn_parallel_range(ex, d->count, 32768, cast_task, &c);
 	return NN_OK;
 }
 

@@ -245,29 +245,20 @@ static nn_status concat_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	return NN_OK;
 }
 
-static void concat_task(void *ctx_, int task, int thread)
+static void concat_task(void *ctx_, int64_t r0, int64_t r1)
 {
 	const concat_ctx *c = ctx_;
-	const concat_data *d = c->node->data;
-	int64_t r0 = (int64_t)task * d->rows_per_task, r1 = r0 + d->rows_per_task;
 
-	(void)thread;
-	concat_rows(c->node, c->ex, c->out, r0, r1 < d->outer ? r1 : d->outer);
+	concat_rows(c->node, c->ex, c->out, r0, r1);
 }
 
 static nn_status concat_eval(const nn_node *node, nn_exec *ex)
 {
 	const concat_data *d = node->data;
 	concat_ctx c = {node, ex, nn_ex_out(ex, node, 0)->data};
-	int64_t n_tasks;
 
-	if (d->out_row == 0 || d->outer == 0)
-		return NN_OK;
-	n_tasks = (d->outer + d->rows_per_task - 1) / d->rows_per_task;
-	if (n_tasks > 1)
-		nn_parallel_for(ex, (int)n_tasks, concat_task, &c);
-	else
-		concat_rows(node, ex, c.out, 0, d->outer);
+	if (d->out_row > 0)
+		nn_parallel_range(ex, d->outer, d->rows_per_task, concat_task, &c);
 	return NN_OK;
 }
 

@@ -37,7 +37,6 @@ typedef struct dq_ctx {
 	const dq_data *d;
 	const void *in;
 	float *out;
-	int64_t per_task;
 } dq_ctx;
 
 /* IEEE binary16 -> binary32, exact for every bit pattern. */
@@ -108,14 +107,10 @@ static void dq_range(const dq_data *d, const void *in, float *out, int64_t e0, i
 	}
 }
 
-static void dq_task(void *ctx_, int task, int thread)
+static void dq_task(void *ctx_, int64_t e0, int64_t e1)
 {
 	const dq_ctx *c = ctx_;
-	int64_t e0 = (int64_t)task * c->per_task, e1 = e0 + c->per_task;
 
-	(void)thread;
-	if (e1 > c->d->count)
-		e1 = c->d->count;
 	dq_range(c->d, c->in, c->out, e0, e1);
 }
 
@@ -208,19 +203,13 @@ static nn_status dq_eval(const nn_node *node, nn_exec *ex)
 {
 	const dq_data *d = node->data;
 	dq_ctx c;
-	int64_t n_tasks;
 
-	if (d->folded || d->count == 0)
+	if (d->folded)
 		return NN_OK;
 	c.d = d;
 	c.in = nn_ex_in(ex, node, 0)->data;
 	c.out = nn_ex_out(ex, node, 0)->data;
-	c.per_task = 32768;
-	n_tasks = (d->count + c.per_task - 1) / c.per_task;
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, (int)n_tasks, dq_task, &c);
-	else
-		dq_range(d, c.in, c.out, 0, d->count);
+	nn_parallel_range(ex, d->count, 32768, dq_task, &c);
 	return NN_OK;
 }
 

@@ -65,11 +65,11 @@ typedef struct pad_run_ctx {
 	const void *op;
 	const uint8_t *in;
 	uint8_t *out;
-	int64_t rows_per_task;
 } pad_run_ctx;
 
-static void pad_run_rows(const pad_run_ctx *c, int64_t r0, int64_t r1)
+static void pad_run_rows(void *ctx, int64_t r0, int64_t r1)
 {
+	const pad_run_ctx *c = ctx;
 	const pad_geom *g = c->g;
 	int n_outer = g->k - 1;
 	int64_t coord[NN_MAX_RANK] = {0};
@@ -89,34 +89,16 @@ static void pad_run_rows(const pad_run_ctx *c, int64_t r0, int64_t r1)
 	}
 }
 
-static void pad_run_task(void *ctx, int task, int thread)
-{
-	const pad_run_ctx *c = ctx;
-	int64_t r0 = (int64_t)task * c->rows_per_task, r1 = r0 + c->rows_per_task;
-
-	(void)thread;
-	if (r1 > c->g->rows)
-		r1 = c->g->rows;
-	pad_run_rows(c, r0, r1);
-}
-
 void pad_geom_run(nn_exec *ex, const pad_geom *g, pad_row_fn row, const void *op, const uint8_t *in,
 		  uint8_t *out)
 {
-	pad_run_ctx c = {g, row, op, in, out, 1};
-	int64_t n_tasks;
+	pad_run_ctx c = {g, row, op, in, out};
 
 	if (g->k == 0) {
 		if (g->in_bytes)
 			memcpy(out, in, g->in_bytes);
 		return;
 	}
-	if (g->rows == 0 || g->row_bytes == 0)
-		return;
-	c.rows_per_task = (int64_t)(65536 / g->row_bytes) + 1; /* ~64 KiB of output per task */
-	n_tasks = (g->rows + c.rows_per_task - 1) / c.rows_per_task;
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, (int)n_tasks, pad_run_task, &c);
-	else
-		pad_run_rows(&c, 0, g->rows);
+	if (g->row_bytes > 0) /* ~64 KiB of output per task */
+		nn_parallel_range(ex, g->rows, (int64_t)(65536 / g->row_bytes) + 1, pad_run_rows, &c);
 }

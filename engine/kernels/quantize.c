@@ -54,7 +54,6 @@ typedef struct q_ctx {
 	const q_data *d;
 	const void *in;
 	void *out;
-	int64_t per_task;
 } q_ctx;
 
 /* round(x / scale) + zp clamped to [qmin, qmax], as TFLite's optimized
@@ -122,14 +121,10 @@ static void q_range(const q_data *d, const void *in, void *out, int64_t e0, int6
 	}
 }
 
-static void q_task(void *ctx_, int task, int thread)
+static void q_task(void *ctx_, int64_t e0, int64_t e1)
 {
 	const q_ctx *c = ctx_;
-	int64_t e0 = (int64_t)task * c->per_task, e1 = e0 + c->per_task;
 
-	(void)thread;
-	if (e1 > c->d->count)
-		e1 = c->d->count;
 	q_range(c->d, c->in, c->out, e0, e1);
 }
 
@@ -221,16 +216,9 @@ static nn_status q_prepare(nn_graph *g, nn_node *node, nn_err *err)
 static nn_status q_eval(const nn_node *node, nn_exec *ex)
 {
 	const q_data *d = node->data;
-	q_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, 65536};
-	int64_t n_tasks;
+	q_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data};
 
-	if (d->count == 0)
-		return NN_OK;
-	n_tasks = (d->count + c.per_task - 1) / c.per_task;
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, (int)n_tasks, q_task, &c);
-	else
-		q_range(d, c.in, c.out, 0, d->count);
+	nn_parallel_range(ex, d->count, 65536, q_task, &c);
 	return NN_OK;
 }
 

@@ -113,7 +113,6 @@ typedef struct rb_ctx {
 	const rb_data *d;
 	const void *in;
 	void *out;
-	int rows_per_task;
 } rb_ctx;
 
 /* Same float steps as TFLite's ComputeInterpolationValues. */
@@ -431,15 +430,10 @@ static nn_status rb_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	return NN_OK;
 }
 
-static void rb_task(void *ctx_, int task, int thread)
+static void rb_task(void *ctx_, int64_t r0, int64_t r1)
 {
 	const rb_ctx *c = ctx_;
-	int64_t rows = (int64_t)c->d->batch * c->d->out_h;
-	int64_t r0 = (int64_t)task * c->rows_per_task, r1 = r0 + c->rows_per_task;
 
-	(void)thread;
-	if (r1 > rows)
-		r1 = rows;
 	for (int64_t r = r0; r < r1; r++)
 		c->d->row(c->d, c->in, c->out, (int)(r / c->d->out_h), (int)(r % c->d->out_h));
 }
@@ -449,19 +443,11 @@ static nn_status rb_eval(const nn_node *node, nn_exec *ex)
 	const rb_data *d = node->data;
 	int64_t rows = (int64_t)d->batch * d->out_h;
 	int64_t row_elems = (int64_t)d->out_w * d->depth;
-	rb_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, 1};
-	int n_tasks;
+	rb_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data};
 
-	if (rows == 0 || row_elems == 0)
-		return NN_OK;
 	/* about 16k output elements per task keeps the pool's overhead small */
-	c.rows_per_task = (int)(16384 / row_elems) + 1;
-	n_tasks = (int)((rows + c.rows_per_task - 1) / c.rows_per_task);
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, n_tasks, rb_task, &c);
-	else
-		for (int t = 0; t < n_tasks; t++)
-			rb_task(&c, t, 0);
+	if (row_elems > 0)
+		nn_parallel_range(ex, rows, 16384 / row_elems + 1, rb_task, &c);
 	return NN_OK;
 }
 

@@ -40,7 +40,6 @@ typedef struct rnn_ctx {
 	const rnn_data *d;
 	const uint8_t *in;
 	uint8_t *out;
-	int rows_per_task;
 } rnn_ctx;
 
 static int32_t rnn_source(int32_t i, int32_t in_size, int32_t out_size, bool align, bool half)
@@ -117,17 +116,12 @@ static nn_status rnn_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	return NN_OK;
 }
 
-static void rnn_task(void *ctx_, int task, int thread)
+static void rnn_task(void *ctx_, int64_t r0, int64_t r1)
 {
 	const rnn_ctx *c = ctx_;
 	const rnn_data *d = c->d;
-	int64_t rows = (int64_t)d->batch * d->out_h;
-	int64_t r0 = (int64_t)task * c->rows_per_task, r1 = r0 + c->rows_per_task;
 	size_t in_row = (size_t)d->in_w * d->pixel, out_row = (size_t)d->out_w * d->pixel;
 
-	(void)thread;
-	if (r1 > rows)
-		r1 = rows;
 	for (int64_t r = r0; r < r1; r++) {
 		int64_t b = r / d->out_h, y = r % d->out_h;
 		const uint8_t *src = c->in + ((size_t)b * d->in_h + (size_t)d->src_y[y]) * in_row;
@@ -142,18 +136,10 @@ static nn_status rnn_eval(const nn_node *node, nn_exec *ex)
 	const rnn_data *d = node->data;
 	int64_t rows = (int64_t)d->batch * d->out_h;
 	size_t row_bytes = (size_t)d->out_w * d->pixel;
-	rnn_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data, 1};
-	int n_tasks;
+	rnn_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data};
 
-	if (rows == 0 || row_bytes == 0)
-		return NN_OK;
-	c.rows_per_task = (int)(65536 / row_bytes) + 1; /* ~64 KiB of output per task */
-	n_tasks = (int)((rows + c.rows_per_task - 1) / c.rows_per_task);
-	if (n_tasks > 1 && ex->n_threads > 1)
-		nn_parallel_for(ex, n_tasks, rnn_task, &c);
-	else
-		for (int t = 0; t < n_tasks; t++)
-			rnn_task(&c, t, 0);
+	if (row_bytes > 0) /* ~64 KiB of output per task */
+		nn_parallel_range(ex, rows, (int64_t)(65536 / row_bytes) + 1, rnn_task, &c);
 	return NN_OK;
 }
 

@@ -190,14 +190,10 @@ static nn_status softmax_prepare(nn_graph *g, nn_node *node, nn_err *err)
 	return NN_OK;
 }
 
-static void softmax_task(void *ctx_, int task, int thread)
+static void softmax_task(void *ctx_, int64_t r0, int64_t r1)
 {
 	const softmax_ctx *c = ctx_;
-	int64_t r0 = (int64_t)task * c->d->rows_per_task, r1 = r0 + c->d->rows_per_task;
 
-	(void)thread;
-	if (r1 > c->d->rows)
-		r1 = c->d->rows;
 	for (int64_t r = r0; r < r1; r++)
 		c->d->row(c->d, c->in, c->out, r);
 }
@@ -206,15 +202,11 @@ static nn_status softmax_eval(const nn_node *node, nn_exec *ex)
 {
 	const softmax_data *d = node->data;
 	softmax_ctx c = {d, nn_ex_in(ex, node, 0)->data, nn_ex_out(ex, node, 0)->data};
-	int64_t n_tasks = (d->rows + d->rows_per_task - 1) / d->rows_per_task;
 
-	if (d->rows == 0)
-		return NN_OK;
-	if (d->rows * d->depth > SOFTMAX_PARALLEL_MIN && n_tasks > 1)
-		nn_parallel_for(ex, (int)n_tasks, softmax_task, &c);
+	if (d->rows * d->depth > SOFTMAX_PARALLEL_MIN)
+		nn_parallel_range(ex, d->rows, d->rows_per_task, softmax_task, &c);
 	else
-		for (int64_t r = 0; r < d->rows; r++)
-			d->row(d, c.in, c.out, r);
+		softmax_task(&c, 0, d->rows);
 	return NN_OK;
 }
 
